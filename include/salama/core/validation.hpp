@@ -1,0 +1,102 @@
+// salama: validation of options and outside input, with errors that name the field.
+#pragma once
+
+#include "salama/core/error.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace salama {
+
+/// What was wrong with one field of an input: the field's dotted path and why.
+struct field_error {
+    std::string field;   ///< e.g. "autoscaler_options.period"
+    std::string reason;  ///< e.g. "must be positive, got -1"
+
+    /// "invalid <field>: <reason>".
+    std::string message() const { return fmt::format("invalid {}: {}", field, reason); }
+};
+
+/// Thrown by constructors given options that fail validation (misuse).
+class config_error : public std::invalid_argument {
+public:
+    explicit config_error(field_error e)
+        : std::invalid_argument(e.message()), error_(std::move(e)) {}
+
+    /// The field that failed and why.
+    const field_error& error() const noexcept { return error_; }
+    /// The offending field's dotted path.
+    const std::string& field() const noexcept { return error_.field; }
+
+private:
+    field_error error_;
+};
+
+/// Checks fields one after another and keeps the first failure.
+///
+/// Usage: `validator v{"cache_options"}; v.positive("capacity", c); v.throw_if_failed();`
+class validator {
+public:
+    /// `prefix` is prepended to every field name ("prefix.field").
+    explicit validator(std::string_view prefix = {}) : prefix_(prefix) {}
+
+    /// Fails `field` with `reason` unless `ok`.
+    validator& check(bool ok, std::string_view field, std::string_view reason) {
+        if (!ok && !error_) error_ = field_error{qualify(field), std::string(reason)};
+        return *this;
+    }
+
+    /// The value is neither NaN nor infinite.
+    validator& finite(std::string_view field, double v) {
+        return check(std::isfinite(v), field, fmt::format("must be finite, got {}", v));
+    }
+
+    /// The value is finite and > 0.
+    validator& positive(std::string_view field, double v) {
+        return check(std::isfinite(v) && v > 0, field, fmt::format("must be positive, got {}", v));
+    }
+
+    /// The value is finite and >= 0.
+    validator& non_negative(std::string_view field, double v) {
+        return check(std::isfinite(v) && v >= 0, field,
+                     fmt::format("must be non-negative, got {}", v));
+    }
+
+    /// The value is finite and within [lo, hi].
+    validator& in_range(std::string_view field, double v, double lo, double hi) {
+        return check(std::isfinite(v) && v >= lo && v <= hi, field,
+                     fmt::format("must be within [{}, {}], got {}", lo, hi, v));
+    }
+
+    /// The string is not empty.
+    validator& non_empty(std::string_view field, std::string_view s) {
+        return check(!s.empty(), field, "must not be empty");
+    }
+
+    /// True while no check has failed.
+    bool ok() const noexcept { return !error_.has_value(); }
+
+    /// The first failure, if any.
+    const std::optional<field_error>& error() const noexcept { return error_; }
+
+    /// Throws config_error with the first failure, if any.
+    void throw_if_failed() const {
+        if (error_) throw config_error(*error_);
+    }
+
+private:
+    std::string qualify(std::string_view field) const {
+        if (prefix_.empty()) return std::string(field);
+        return fmt::format("{}.{}", prefix_, field);
+    }
+
+    std::string prefix_;
+    std::optional<field_error> error_;
+};
+
+}  // namespace salama

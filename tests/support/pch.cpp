@@ -1,0 +1,2 @@
+// Carries the shared precompiled header (see tests/CMakeLists.txt).
+#include "pch.hpp"
