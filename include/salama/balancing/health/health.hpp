@@ -23,8 +23,8 @@ constexpr std::string_view to_string(health_status s) noexcept {
 
 /// A node to probe: the id it has in the balancer and the address its checks go to.
 struct health_target {
-    std::string id;             ///< the node id (the same id the load balancer knows it by)
-    std::string host;           ///< an IP address or a name to resolve, e.g. "127.0.0.1"
+    std::string id{};           ///< the node id (the same id the load balancer knows it by)
+    std::string host{};         ///< an IP address or a name to resolve, e.g. "127.0.0.1"
     std::uint16_t port = 0;     ///< the TCP port checks connect to (1..65535)
 };
 
@@ -42,7 +42,7 @@ inline void validate(const health_target& t) {
 struct health {
     bool healthy = false;   ///< the node answered as a healthy node answers
     duration latency{};     ///< how long the probe took
-    std::string detail;     ///< e.g. "status 200" or "status 503 not expected"
+    std::string detail{};   ///< e.g. "status 200" or "status 503 not expected"
 };
 
 /// Something that checks one node, asynchronously: TCP connect, HTTP GET, or a test double.

@@ -1,0 +1,35 @@
+// salama: the live state of one pool (request type), shared by snapshots and handles.
+#pragma once
+
+#include "salama/balancing/observer.hpp"
+#include "salama/core/clock.hpp"
+#include "salama/core/metrics_registry.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace salama::balancing::detail {
+
+/// Settings and the observer hub that outcome reports need after the pick.
+struct balancer_shared {
+    duration ewma_tau{};
+    std::shared_ptr<outcome_hub> hub;
+};
+
+/// One pool's counters; lives as long as a snapshot or a handle refers to it.
+struct pool_state {
+    pool_state(std::string type, std::shared_ptr<const balancer_shared> s)
+        : request_type(std::move(type)), shared(std::move(s)) {}
+
+    const std::string request_type;
+    const std::shared_ptr<const balancer_shared> shared;
+    std::atomic<std::int64_t> in_flight{0};
+    // Children of the balancer's metric families, resolved once (null without a registry).
+    salama::counter* picks = nullptr;
+    salama::counter* successes = nullptr;
+    salama::counter* failures = nullptr;
+};
+
+}  // namespace salama::balancing::detail

@@ -1,0 +1,186 @@
+// salama: what the balancer knows about a node: its description, its reported metrics,
+// and the live counters (requests in flight, peak EWMA latency) fed by outcomes.
+#pragma once
+
+#include "salama/core/clock.hpp"
+#include "salama/core/metric.hpp"
+#include "salama/core/validation.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace salama::balancing {
+
+/// One named metric reported for a node: "cpu", "gpu_memory", "queue_depth", "qps", ...
+struct metric_value {
+    std::string name{};  ///< non-empty
+    double value = 0;  ///< finite
+    friend bool operator==(const metric_value&, const metric_value&) = default;
+};
+
+/// The metrics of one node, sorted by name; looked up without allocating.
+class node_metrics {
+public:
+    node_metrics() = default;
+    /// Takes `values` (a later duplicate name replaces an earlier one).
+    explicit node_metrics(std::vector<metric_value> values) {
+        std::stable_sort(values.begin(), values.end(),
+                         [](const metric_value& a, const metric_value& b) { return a.name < b.name; });
+        for (auto& v : values) {
+            if (!items_.empty() && items_.back().name == v.name)
+                items_.back() = std::move(v);
+            else
+                items_.push_back(std::move(v));
+        }
+    }
+    /// The value of `name`, if reported.
+    std::optional<double> get(std::string_view name) const noexcept {
+        auto it = std::lower_bound(items_.begin(), items_.end(), name,
+                                   [](const metric_value& m, std::string_view n) { return m.name < n; });
+        if (it != items_.end() && it->name == name) return it->value;
+        return std::nullopt;
+    }
+    const std::vector<metric_value>& values() const noexcept { return items_; }
+    bool empty() const noexcept { return items_.empty(); }
+
+private:
+    std::vector<metric_value> items_{};
+};
+
+/// Checks reported metrics: names non-empty, values finite. The error names the metric.
+inline std::optional<field_error> check_metrics(std::string_view node_id,
+                                                const std::vector<metric_value>& metrics) {
+    for (const auto& m : metrics) {
+        if (m.name.empty())
+            return field_error{fmt::format("node({}).metrics", node_id), "metric name must not be empty"};
+        if (!std::isfinite(m.value))
+            return field_error{fmt::format("node({}).metrics.{}", node_id, m.name),
+                               fmt::format("must be finite, got {}", m.value)};
+    }
+    return std::nullopt;
+}
+
+/// Checks a weight: finite and > 0.
+inline std::optional<field_error> check_weight(std::string_view node_id, double weight) {
+    if (!(std::isfinite(weight) && weight > 0))
+        return field_error{fmt::format("node({}).weight", node_id),
+                           fmt::format("must be positive and finite, got {}", weight)};
+    return std::nullopt;
+}
+
+/// What the registry is told about a node when it joins.
+struct node_spec {
+    std::string id{};                          ///< unique, non-empty
+    std::vector<std::string> request_types{};  ///< pools it serves (at least one, non-empty names)
+    double weight = 1.0;                     ///< finite and > 0
+    std::string address{};                     ///< where to send requests, e.g. "127.0.0.1:8080"
+    label_set metadata{};                      ///< free labels (zone, gpu model, ...)
+    std::vector<metric_value> metrics{};       ///< initial metrics
+    bool healthy = true;                     ///< initial health
+};
+
+/// Checks a node_spec; the error names the node and the field, e.g.
+/// "invalid node(a).weight: must be positive and finite, got nan".
+inline std::optional<field_error> check_node_spec(const node_spec& s) {
+    if (s.id.empty()) return field_error{"node.id", "must not be empty"};
+    if (auto e = check_weight(s.id, s.weight)) return e;
+    if (s.request_types.empty())
+        return field_error{fmt::format("node({}).request_types", s.id), "must name at least one request type"};
+    for (std::size_t i = 0; i < s.request_types.size(); ++i) {
+        if (s.request_types[i].empty())
+            return field_error{fmt::format("node({}).request_types", s.id), "must not contain an empty name"};
+        for (std::size_t j = 0; j < i; ++j)
+            if (s.request_types[i] == s.request_types[j])
+                return field_error{fmt::format("node({}).request_types", s.id),
+                                   fmt::format("'{}' appears twice", s.request_types[i])};
+    }
+    if (auto bad = s.metadata.first_invalid_name())
+        return field_error{fmt::format("node({}).metadata", s.id),
+                           fmt::format("label name '{}' must match [a-zA-Z_][a-zA-Z0-9_]*", *bad)};
+    return check_metrics(s.id, s.metrics);
+}
+
+/// What happened to one routed request, reported by the caller.
+struct outcome {
+    duration latency{};   ///< time from send to reply (non-negative)
+    bool success = true;  ///< false for errors the node is to blame for (5xx, reset, timeout)
+};
+
+/// The live, shared counters of one node. They survive snapshot changes (a node keeps
+/// its in-flight count while its weight or health changes). Thread-safe.
+class node_state {
+public:
+    /// Counters for node `id` reachable at `address`.
+    node_state(std::string id, std::string address, std::uint64_t sequence)
+        : id_(std::move(id)), address_(std::move(address)), sequence_(sequence) {}
+    node_state(const node_state&) = delete;
+    node_state& operator=(const node_state&) = delete;
+
+    /// The node's id.
+    const std::string& id() const noexcept { return id_; }
+    /// The node's address.
+    const std::string& address() const noexcept { return address_; }
+    /// Order of arrival in the registry (stable bucket numbering for jump hashing).
+    std::uint64_t sequence() const noexcept { return sequence_; }
+    /// Requests picked for this node whose outcome is not reported yet.
+    std::int64_t pending() const noexcept { return pending_.load(std::memory_order_relaxed); }
+    /// The peak EWMA of latency in seconds, if any outcome was reported.
+    std::optional<double> peak_ewma_seconds() const noexcept {
+        const double v = ewma_.load(std::memory_order_relaxed);
+        if (std::isnan(v)) return std::nullopt;
+        return v;
+    }
+    /// Outcomes reported as successes.
+    std::uint64_t successes() const noexcept { return successes_.load(std::memory_order_relaxed); }
+    /// Outcomes reported as failures.
+    std::uint64_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
+
+    /// A request was sent (called by the pick).
+    void begin() noexcept { pending_.fetch_add(1, std::memory_order_relaxed); }
+    /// A request ended without an outcome.
+    void abandon() noexcept { pending_.fetch_sub(1, std::memory_order_relaxed); }
+
+    /// A request ended with `o` at `now`: updates the peak EWMA (Finagle/Linkerd: a
+    /// latency above the average replaces it; else it decays in with w = exp(-dt/tau)).
+    void finish(const outcome& o, time_point now, duration tau) noexcept {
+        pending_.fetch_sub(1, std::memory_order_relaxed);
+        (o.success ? successes_ : failures_).fetch_add(1, std::memory_order_relaxed);
+        const double rtt = std::max(0.0, to_seconds(o.latency));
+        std::lock_guard lk(mu_);
+        double cur = ewma_.load(std::memory_order_relaxed);
+        if (std::isnan(cur) || rtt > cur) {
+            cur = rtt;
+        } else {
+            const double dt = std::max(0.0, to_seconds(now - stamp_));
+            const double w = std::exp(-dt / std::max(1e-9, to_seconds(tau)));
+            cur = rtt * (1.0 - w) + cur * w;
+        }
+        if (now > stamp_ || std::isnan(ewma_.load(std::memory_order_relaxed))) stamp_ = now;
+        ewma_.store(cur, std::memory_order_relaxed);
+    }
+
+private:
+    // The counters a pick touches come first: with make_shared they share a cache line
+    // with the reference count, so a pick on a large pool misses the cache once, not twice.
+    std::atomic<std::int64_t> pending_{0};
+    std::atomic<double> ewma_{std::numeric_limits<double>::quiet_NaN()};
+    std::atomic<std::uint64_t> successes_{0};
+    std::atomic<std::uint64_t> failures_{0};
+    const std::string id_;
+    const std::string address_;
+    const std::uint64_t sequence_;
+    std::mutex mu_;  // serializes EWMA updates; readers load the atomic
+    time_point stamp_{};
+};
+
+}  // namespace salama::balancing

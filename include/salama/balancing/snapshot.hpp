@@ -1,0 +1,49 @@
+// salama: the immutable view pickers read: every pool with its candidates and picker table.
+#pragma once
+
+#include "salama/balancing/detail/pool_state.hpp"
+#include "salama/balancing/node_entry.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace salama::balancing {
+
+/// One pool inside a snapshot.
+template <class Table>
+struct pool_snapshot {
+    std::string request_type{};
+    std::shared_ptr<detail::pool_state> state{};  ///< live counters shared across snapshots
+    std::vector<node_entry> nodes{};              ///< every member, id order
+    std::vector<node_entry> candidates{};         ///< those routed to (healthy, or all in panic)
+    /// The candidates' live counters, packed: a pick on a large pool touches one small
+    /// array instead of the wider entries.
+    std::vector<std::shared_ptr<node_state>> candidate_states{};
+    std::size_t healthy = 0;                    ///< members healthy and not ejected
+    bool panic = false;                         ///< below the panic threshold
+    std::optional<Table> table{};                 ///< the picker's table over `candidates`
+};
+
+/// Everything a pick needs, published atomically and never changed afterwards (except
+/// the pickers' own atomic counters).
+template <class Table>
+struct snapshot {
+    std::vector<pool_snapshot<Table>> pools{};  ///< sorted by request type
+    std::uint64_t version = 0;                ///< increases with every publish
+    time_point built_at{};                    ///< the `now` it was built for
+
+    /// The pool for `request_type`, or null.
+    const pool_snapshot<Table>* find(std::string_view request_type) const noexcept {
+        auto it = std::lower_bound(pools.begin(), pools.end(), request_type,
+                                   [](const pool_snapshot<Table>& p, std::string_view t) { return p.request_type < t; });
+        if (it != pools.end() && it->request_type == request_type) return &*it;
+        return nullptr;
+    }
+};
+
+}  // namespace salama::balancing

@@ -1,0 +1,210 @@
+// Picks and outcome reports on several threads while membership, weights and health
+// change: the RCU snapshot keeps every pick on a live snapshot (run under ThreadSanitizer).
+#include "catch.hpp"
+
+#include <salama/balancing/all.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace salama;
+using namespace salama::balancing;
+using namespace std::chrono_literals;
+
+// Counts allocations made by this thread while `counting` is set, to prove that picks
+// allocate nothing in steady state.
+namespace {
+thread_local bool counting = false;
+thread_local long allocations = 0;
+}  // namespace
+
+// Every plain and nothrow form is replaced so that allocation and release always pair
+// malloc with free (sanitizers check that); the aligned forms stay the library's own.
+void* operator new(std::size_t n) {
+    if (counting) ++allocations;
+    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    if (counting) ++allocations;
+    return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return ::operator new(n, t); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+
+namespace {
+
+template <class LB>
+long allocations_per_1000_picks(LB& lb) {
+    const time_point t0{std::chrono::hours(24)};
+    for (int i = 0; i < 64; ++i) {
+        node_spec s;
+        s.id = "n" + std::to_string(i);
+        s.request_types = {"t"};
+        s.metrics = {{"cpu", 0.5}};
+        REQUIRE(lb.add_node(s, t0));
+    }
+    request r;
+    r.request_type = "t";
+    r.payload = "some payload";
+    bool all_ok = true;
+    counting = true;
+    allocations = 0;
+    for (int i = 0; i < 1000; ++i) {
+        r.hash = static_cast<std::uint64_t>(i) * 0x9e3779b97f4a7c15ULL;
+        auto h = lb.pick(r);
+        all_ok = all_ok && h.has_value();
+        if (h && i % 2 == 0) h->report({.latency = std::chrono::milliseconds(i % 7)}, t0);
+    }
+    counting = false;
+    CHECK(all_ok);
+    return allocations;
+}
+
+}  // namespace
+
+TEST_CASE("picks and reports allocate nothing in steady state", "[balancing]") {
+    SECTION("seed") {
+        load_balancer<highest_score_picker<>> lb;
+        CHECK(allocations_per_1000_picks(lb) == 0);
+    }
+    SECTION("weighted round robin") {
+        load_balancer<weighted_round_robin_picker<>> lb;
+        CHECK(allocations_per_1000_picks(lb) == 0);
+    }
+    SECTION("P2C peak EWMA") {
+        load_balancer<power_of_choices_picker<peak_ewma_scorer>> lb;
+        CHECK(allocations_per_1000_picks(lb) == 0);
+    }
+    SECTION("bounded Maglev") {
+        load_balancer<bounded_load_picker<maglev_picker>> lb;
+        CHECK(allocations_per_1000_picks(lb) == 0);
+    }
+    SECTION("with telemetry and an observer") {
+        metrics_registry reg;
+        load_balancer<random_picker> lb(random_picker(), balancer_options{}, balancer_telemetry{.metrics = &reg});
+        long seen = 0;
+        auto sub = lb.subscribe([&](const outcome_event&) { ++seen; });
+        CHECK(allocations_per_1000_picks(lb) == 0);
+        CHECK(seen == 500);
+    }
+}
+
+namespace {
+
+template <class LB>
+void churn_while_picking(LB& lb) {
+    const time_point t0{std::chrono::hours(24)};
+    for (int i = 0; i < 8; ++i) {
+        node_spec s;
+        s.id = "base-" + std::to_string(i);
+        s.request_types = {"t"};
+        REQUIRE(lb.add_node(s, t0));
+    }
+    std::atomic<bool> stop{false};
+    std::atomic<long> ok{0};
+    std::atomic<long> refused{0};
+    std::atomic<long> observed{0};
+    std::atomic<long> bad{0};  // Catch assertions are for the main thread only
+    auto sub = lb.subscribe([&](const outcome_event& ev) {
+        if (!ev.node_id.empty()) observed.fetch_add(1, std::memory_order_relaxed);
+    });
+
+    auto reader = [&](int seed) {
+        request r;
+        r.request_type = "t";
+        std::string key;
+        long n = 0;
+        while (!stop.load(std::memory_order_relaxed) || n < 2000) {
+            key = "k" + std::to_string((n * 7919 + seed) % 1000);
+            r.key = key;
+            auto h = lb.pick(r);
+            if (h) {
+                ok.fetch_add(1, std::memory_order_relaxed);
+                if (h->node_id().empty()) bad.fetch_add(1, std::memory_order_relaxed);
+                if (n % 3 == 0)
+                    h->report({.latency = std::chrono::microseconds(100 + n % 50), .success = n % 11 != 0},
+                              t0 + std::chrono::milliseconds(n));
+                // otherwise the handle ends unreported
+            } else {
+                refused.fetch_add(1, std::memory_order_relaxed);
+            }
+            ++n;
+        }
+    };
+    std::thread r1(reader, 1);
+    std::thread r2(reader, 2);
+
+    // The writer: joins, leaves, weight and health changes, ejections.
+    for (int round = 0; round < 150; ++round) {
+        const time_point now = t0 + std::chrono::milliseconds(round);
+        node_spec s;
+        s.id = "dyn-" + std::to_string(round);
+        s.request_types = {"t"};
+        s.weight = 1 + round % 5;
+        REQUIRE(lb.add_node(s, now));
+        if (round >= 4) REQUIRE(lb.remove_node("dyn-" + std::to_string(round - 4), now));
+        const std::string base = "base-" + std::to_string(round % 8);
+        REQUIRE(lb.set_weight(base, 1 + round % 3, now));
+        REQUIRE(lb.set_health(base, round % 2 == 0, now));
+        REQUIRE(lb.eject("base-" + std::to_string((round + 3) % 8), now + 5ms, now));
+        lb.refresh(now);
+    }
+    stop = true;
+    r1.join();
+    r2.join();
+
+    CHECK(ok.load() > 0);
+    CHECK(bad.load() == 0);
+    CHECK(refused.load() == 0);  // there is always a healthy node
+    CHECK(observed.load() > 0);
+    CHECK(lb.pool("t").in_flight == 0);  // every handle ended
+    for (const auto& st : lb.nodes(t0)) CHECK(st.pending == 0);
+}
+
+}  // namespace
+
+TEST_CASE("concurrent picks during membership churn: Maglev", "[balancing][tsan]") {
+    load_balancer<maglev_picker> lb(maglev_picker(maglev_options{.table_size = 1009}));
+    churn_while_picking(lb);
+}
+
+TEST_CASE("concurrent picks during membership churn: P2C peak EWMA", "[balancing][tsan]") {
+    load_balancer<power_of_choices_picker<peak_ewma_scorer>> lb;
+    churn_while_picking(lb);
+}
+
+TEST_CASE("concurrent picks during membership churn: weighted round robin", "[balancing][tsan]") {
+    load_balancer<weighted_round_robin_picker<>> lb;
+    churn_while_picking(lb);
+}
+
+TEST_CASE("concurrent subscribe and report", "[balancing][tsan]") {
+    load_balancer<round_robin_picker> lb;
+    node_spec s;
+    s.id = "a";
+    s.request_types = {"t"};
+    REQUIRE(lb.add_node(s, time_point{}));
+    std::atomic<bool> stop{false};
+    std::atomic<long> calls{0};
+    std::thread reporter([&] {
+        while (!stop.load()) lb.route_request("t", "")->report({}, time_point{});
+    });
+    for (int i = 0; i < 200; ++i) {
+        auto sub = lb.subscribe([&](const outcome_event&) { calls.fetch_add(1); });
+        std::this_thread::yield();
+    }
+    stop = true;
+    reporter.join();
+    CHECK(lb.pool("t").in_flight == 0);
+}

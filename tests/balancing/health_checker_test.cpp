@@ -1,0 +1,491 @@
+// Active health checks: the pure state machine, option validation, and the TCP and HTTP
+// probes and the checker against real servers on 127.0.0.1 started here. Rounds are driven
+// one at a time, so assertions are about counts and states, never about durations.
+#include "catch.hpp"
+
+#include <salama/balancing/health/checker.hpp>
+#include <salama/balancing/health/http_probe.hpp>
+#include <salama/balancing/health/state_machine.hpp>
+#include <salama/balancing/health/tcp_probe.hpp>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+using namespace salama::balancing::health;
+using namespace std::chrono_literals;
+
+// A tiny HTTP server on 127.0.0.1 answering every request with `status` (changeable).
+class test_server {
+public:
+    explicit test_server(asio::io_context& ioc, unsigned status = 200)
+        : acceptor_(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+          status_(std::make_shared<std::atomic<unsigned>>(status)) {
+        asio::co_spawn(ioc, accept_loop(), asio::detached);
+    }
+    ~test_server() {
+        boost::system::error_code ec;
+        acceptor_.close(ec);
+    }
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+    void set_status(unsigned s) { status_->store(s); }
+    std::size_t served() const { return *served_; }
+
+private:
+    asio::awaitable<void> accept_loop() {
+        for (;;) {
+            auto [ec, sock] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+            asio::co_spawn(acceptor_.get_executor(), session(std::move(sock), status_, served_),
+                           asio::detached);
+        }
+    }
+    static asio::awaitable<void> session(tcp::socket sock,
+                                         std::shared_ptr<std::atomic<unsigned>> status,
+                                         std::shared_ptr<std::size_t> served) {
+        boost::beast::flat_buffer buf;
+        http::request<http::string_body> req;
+        auto [ec, n] = co_await http::async_read(sock, buf, req, asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        http::response<http::string_body> res{static_cast<http::status>(status->load()), 11};
+        res.body() = "ok";
+        res.prepare_payload();
+        res.keep_alive(false);
+        ++*served;
+        co_await http::async_write(sock, res, asio::as_tuple(asio::use_awaitable));
+        boost::system::error_code ignored;
+        sock.shutdown(tcp::socket::shutdown_both, ignored);
+    }
+
+    tcp::acceptor acceptor_;
+    std::shared_ptr<std::atomic<unsigned>> status_;
+    std::shared_ptr<std::size_t> served_ = std::make_shared<std::size_t>(0);
+};
+
+// Listens but never accepts nor answers: connects succeed (the kernel's backlog), reads hang.
+struct silent_server {
+    explicit silent_server(asio::io_context& ioc)
+        : acceptor_(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {}
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+    tcp::acceptor acceptor_;
+};
+
+// A port on 127.0.0.1 with nothing listening: bind one, note it, close it.
+std::uint16_t closed_port(asio::io_context& ioc) {
+    tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto p = a.local_endpoint().port();
+    a.close();
+    return p;
+}
+
+// Runs `op` on `ioc` until it completes (servers keep running in the background).
+template <class T>
+T run_op(asio::io_context& ioc, asio::awaitable<T> op) {
+    std::optional<T> out;
+    std::exception_ptr err;
+    ioc.restart();
+    asio::co_spawn(ioc, std::move(op), [&](std::exception_ptr e, T v) {
+        err = e;
+        if (!e) out = std::move(v);
+        ioc.stop();
+    });
+    ioc.run();
+    if (err) std::rethrow_exception(err);
+    return std::move(*out);
+}
+
+health_target local(std::string id, std::uint16_t port) { return {std::move(id), "127.0.0.1", port}; }
+
+}  // namespace
+
+TEST_CASE("state machine: rise successes make a node healthy, fall failures unhealthy") {
+    health_state_machine m({.rise = 2, .fall = 3});
+    CHECK(m.status() == health_status::unhealthy);
+    CHECK_FALSE(m.record(true));
+    REQUIRE(m.record(true) == health_status::healthy);
+    CHECK_FALSE(m.record(true));  // no second transition
+    CHECK_FALSE(m.record(false));
+    CHECK_FALSE(m.record(false));
+    REQUIRE(m.record(false) == health_status::unhealthy);
+    CHECK(m.consecutive_failures() == 3);
+}
+
+TEST_CASE("state machine: an interrupted streak starts over") {
+    health_state_machine m({.rise = 2, .fall = 3}, health_status::healthy);
+    CHECK_FALSE(m.record(false));
+    CHECK_FALSE(m.record(false));
+    CHECK_FALSE(m.record(true));  // resets the failure streak
+    CHECK_FALSE(m.record(false));
+    CHECK_FALSE(m.record(false));
+    CHECK(m.healthy());
+    CHECK(m.record(false) == health_status::unhealthy);
+    CHECK_FALSE(m.record(true));
+    CHECK_FALSE(m.record(false));  // resets the success streak
+    CHECK_FALSE(m.record(true));
+    CHECK(m.record(true) == health_status::healthy);
+}
+
+TEST_CASE("state machine: rise 1 and fall 1 flip on every change") {
+    health_state_machine m({.rise = 1, .fall = 1});
+    CHECK(m.record(true) == health_status::healthy);
+    CHECK(m.record(false) == health_status::unhealthy);
+    m.reset(health_status::healthy);
+    CHECK(m.healthy());
+    CHECK(m.consecutive_failures() == 0);
+}
+
+TEST_CASE("bad health-check configuration names the field") {
+    salama::metrics_registry reg;
+    auto field_of = [](auto&& f) -> std::string {
+        try {
+            f();
+        } catch (const salama::config_error& e) {
+            return e.field();
+        }
+        return "<no error>";
+    };
+    CHECK(field_of([] { health_state_machine m({.rise = 0, .fall = 3}); }) == "health_thresholds.rise");
+    CHECK(field_of([] { health_state_machine m({.rise = 2, .fall = 0}); }) == "health_thresholds.fall");
+    CHECK(field_of([&] {
+              health_checker<tcp_probe> c(tcp_probe{}, {.interval = -1s}, reg);
+          }) == "health_check_options.interval");
+    CHECK(field_of([&] {
+              health_checker<tcp_probe> c(tcp_probe{}, {.interval = 0s}, reg);
+          }) == "health_check_options.interval");
+    CHECK(field_of([&] {
+              health_checker<tcp_probe> c(tcp_probe{}, {.jitter = -5ms}, reg);
+          }) == "health_check_options.jitter");
+    CHECK(field_of([&] {
+              health_checker<tcp_probe> c(tcp_probe{}, {.thresholds = {.rise = 0}}, reg);
+          }) == "health_check_options.thresholds.rise");
+    CHECK(field_of([&] {
+              health_checker<tcp_probe> c(tcp_probe{}, {.thresholds = {.fall = 0}}, reg);
+          }) == "health_check_options.thresholds.fall");
+    CHECK(field_of([] { tcp_probe p({.timeout = -1s}); }) == "tcp_probe_options.timeout");
+    CHECK(field_of([] { http_probe p({.timeout = 0s}); }) == "http_probe_options.timeout");
+    CHECK(field_of([] { http_probe p({.path = "health"}); }) == "http_probe_options.path");
+    CHECK(field_of([] { http_probe p({.path = "/a b"}); }) == "http_probe_options.path");
+    CHECK(field_of([] { http_probe p({.host_header = "x\r\nEvil: 1"}); }) ==
+          "http_probe_options.host_header");
+    CHECK(field_of([] { http_probe p({.expected = {}}); }) == "http_probe_options.expected");
+    CHECK(field_of([] { http_probe p({.expected = {{300, 200}}}); }) == "http_probe_options.expected");
+    CHECK(field_of([] { http_probe p({.expected = {{200, 700}}}); }) == "http_probe_options.expected");
+
+    health_checker<tcp_probe> c(tcp_probe{}, {}, reg);
+    CHECK(field_of([&] { (void)c.add_target({"", "127.0.0.1", 80}); }) == "health_target.id");
+    CHECK(field_of([&] { (void)c.add_target({"a", "", 80}); }) == "health_target.host");
+    CHECK(field_of([&] { (void)c.add_target({"a", "127.0.0.1", 0}); }) == "health_target.port");
+    REQUIRE(c.add_target({"a", "127.0.0.1", 80}).has_value());
+    CHECK(c.add_target({"a", "127.0.0.1", 81}).error() == salama::errc::duplicate_id);
+    CHECK(c.remove_target("zz").error() == salama::errc::not_found);
+    CHECK(c.status("zz").error() == salama::errc::not_found);
+}
+
+TEST_CASE("http probe: expected statuses, configurable ranges") {
+    http_probe_options o;
+    CHECK(o.accepts(200));
+    CHECK(o.accepts(302));
+    CHECK_FALSE(o.accepts(404));
+    CHECK_FALSE(o.accepts(503));
+    o.expected = {{200, 200}, {404, 404}};
+    CHECK(o.accepts(404));
+    CHECK_FALSE(o.accepts(204));
+}
+
+TEST_CASE("probes against local servers: 200, 503, closed port, no answer") {
+    asio::io_context ioc;
+    test_server ok(ioc, 200);
+    test_server unavailable(ioc, 503);
+    silent_server silent(ioc);
+    const auto closed = closed_port(ioc);
+
+    http_probe http({.path = "/healthz", .timeout = 300ms});
+    tcp_probe tcp({.timeout = 300ms});
+
+    SECTION("http 200 is healthy") {
+        auto r = run_op(ioc, http.check(local("a", ok.port())));
+        REQUIRE(r.has_value());
+        CHECK(r->healthy);
+        CHECK(r->detail == "status 200");
+        CHECK(ok.served() == 1);
+    }
+    SECTION("http 503 is reachable but unhealthy") {
+        auto r = run_op(ioc, http.check(local("b", unavailable.port())));
+        REQUIRE(r.has_value());
+        CHECK_FALSE(r->healthy);
+        CHECK(r->detail == "status 503 not expected");
+    }
+    SECTION("503 is healthy when listed as expected") {
+        http_probe lenient({.expected = {{200, 299}, {503, 503}}, .timeout = 300ms});
+        auto r = run_op(ioc, lenient.check(local("b", unavailable.port())));
+        REQUIRE(r.has_value());
+        CHECK(r->healthy);
+    }
+    SECTION("http to a closed port fails to connect") {
+        auto r = run_op(ioc, http.check(local("c", closed)));
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error() == salama::errc::connection_failed);
+    }
+    SECTION("http to a server that never answers times out") {
+        auto r = run_op(ioc, http.check(local("d", silent.port())));
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error() == salama::errc::timeout);
+    }
+    SECTION("tcp connects to a listening port, fails on a closed one") {
+        auto r = run_op(ioc, tcp.check(local("a", ok.port())));
+        REQUIRE(r.has_value());
+        CHECK(r->healthy);
+        auto s = run_op(ioc, tcp.check(local("d", silent.port())));
+        REQUIRE(s.has_value());  // a TCP check only needs the handshake
+        CHECK(s->healthy);
+        auto c = run_op(ioc, tcp.check(local("c", closed)));
+        REQUIRE_FALSE(c.has_value());
+        CHECK(c.error() == salama::errc::connection_failed);
+    }
+    SECTION("a host name is resolved") {
+        auto r = run_op(ioc, http.check({"a", "localhost", ok.port()}));
+        // localhost may resolve to ::1 first; the probe tries every address.
+        REQUIRE(r.has_value());
+        CHECK(r->healthy);
+    }
+}
+
+TEST_CASE("checker: rounds apply rise and fall, count and report transitions") {
+    asio::io_context ioc;
+    test_server a(ioc, 200);
+    test_server b(ioc, 503);
+    silent_server silent(ioc);
+    const auto closed = closed_port(ioc);
+
+    salama::metrics_registry reg;
+    auto sink = std::make_shared<salama::memory_sink>();
+    health_checker<http_probe> checker(http_probe({.timeout = 250ms}),
+                                       {.thresholds = {.rise = 2, .fall = 3}}, reg,
+                                       salama::logger(sink));
+    std::vector<health_change> changes;
+    checker.on_change([&](const health_change& c) { changes.push_back(c); });
+    REQUIRE(checker.add_target(local("a", a.port())).has_value());
+    REQUIRE(checker.add_target(local("b", b.port())).has_value());
+    REQUIRE(checker.add_target(local("c", closed)).has_value());
+    REQUIRE(checker.add_target(local("d", silent.port())).has_value());
+
+    // Round 1: one success is not enough (rise 2); everything starts unhealthy.
+    auto r1 = run_op(ioc, checker.check_once());
+    CHECK(r1.probed == 4);
+    CHECK(r1.succeeded == 1);
+    CHECK(r1.failed == 3);
+    CHECK(r1.changes.empty());
+    CHECK(checker.status("a").value() == health_status::unhealthy);
+
+    // Round 2: the second success in a row makes "a" healthy.
+    auto r2 = run_op(ioc, checker.check_once());
+    REQUIRE(r2.changes.size() == 1);
+    CHECK(r2.changes[0].node_id == "a");
+    CHECK(r2.changes[0].to == health_status::healthy);
+    CHECK(checker.status("a").value() == health_status::healthy);
+    CHECK(checker.status("b").value() == health_status::unhealthy);
+    CHECK(checker.status("c").value() == health_status::unhealthy);
+    CHECK(checker.status("d").value() == health_status::unhealthy);
+    REQUIRE(changes.size() == 1);
+
+    // "a" starts failing: it takes fall = 3 failures to go unhealthy.
+    a.set_status(500);
+    for (int i = 0; i < 2; ++i) {
+        auto r = run_op(ioc, checker.check_once());
+        CHECK(r.changes.empty());
+        CHECK(checker.status("a").value() == health_status::healthy);
+    }
+    auto r5 = run_op(ioc, checker.check_once());
+    REQUIRE(r5.changes.size() == 1);
+    CHECK(r5.changes[0].node_id == "a");
+    CHECK(r5.changes[0].from == health_status::healthy);
+    CHECK(r5.changes[0].to == health_status::unhealthy);
+    CHECK(r5.changes[0].reason == "status 500 not expected");
+    CHECK(changes.size() == 2);
+
+    // "b" recovers: two rounds.
+    b.set_status(202);
+    CHECK(run_op(ioc, checker.check_once()).changes.empty());
+    auto r7 = run_op(ioc, checker.check_once());
+    REQUIRE(r7.changes.size() == 1);
+    CHECK(r7.changes[0].node_id == "b");
+
+    // What the registry and the log saw.
+    const auto text = reg.render();
+    CHECK(text.find("salama_health_checks_total{node=\"a\"} 7") != std::string::npos);
+    CHECK(text.find("salama_health_check_failures_total{node=\"c\",reason=\"connection_failed\"} 7") !=
+          std::string::npos);
+    CHECK(text.find("salama_health_check_failures_total{node=\"d\",reason=\"timeout\"} 7") !=
+          std::string::npos);
+    CHECK(text.find("salama_health_check_failures_total{node=\"a\",reason=\"unhealthy\"} 5") !=
+          std::string::npos);
+    CHECK(text.find("salama_health_transitions_total{node=\"a\",to=\"healthy\"} 1") != std::string::npos);
+    CHECK(text.find("salama_health_transitions_total{node=\"a\",to=\"unhealthy\"} 1") != std::string::npos);
+    CHECK(text.find("salama_health_node_healthy{node=\"b\"} 1") != std::string::npos);
+    CHECK(text.find("salama_health_node_healthy{node=\"a\"} 0") != std::string::npos);
+    CHECK(text.find("salama_health_check_rounds_total 7") != std::string::npos);
+    CHECK(sink->contains("node a healthy -> unhealthy (status 500 not expected)"));
+
+    const auto all = checker.targets();
+    REQUIRE(all.size() == 4);
+    CHECK(all[0].target.id == "a");
+    CHECK(all[0].consecutive_failures == 5);  // rounds 3 to 7
+    CHECK(all[1].consecutive_successes == 2);
+    CHECK(all[2].last_result == "connection failed");
+}
+
+TEST_CASE("checker: starting healthy takes fall failures; removed targets are not probed") {
+    asio::io_context ioc;
+    const auto closed = closed_port(ioc);
+    test_server up(ioc, 200);
+    salama::metrics_registry reg;
+    health_checker<tcp_probe> checker(tcp_probe({.timeout = 250ms}),
+                                      {.thresholds = {.rise = 1, .fall = 2},
+                                       .initial = health_status::healthy},
+                                      reg);
+    REQUIRE(checker.add_target(local("gone", closed)).has_value());
+    REQUIRE(checker.add_target(local("up", up.port())).has_value());
+    CHECK(run_op(ioc, checker.check_once()).changes.empty());
+    auto r = run_op(ioc, checker.check_once());
+    REQUIRE(r.changes.size() == 1);
+    CHECK(r.changes[0].node_id == "gone");
+    REQUIRE(checker.remove_target("gone").has_value());
+    auto r3 = run_op(ioc, checker.check_once());
+    CHECK(r3.probed == 1);
+    CHECK(r3.succeeded == 1);
+}
+
+namespace {
+// A probe that throws on its first call and succeeds afterwards: the loop must survive.
+struct flaky_probe {
+    std::shared_ptr<int> calls = std::make_shared<int>(0);
+    salama::awaitable<salama::result<health>> check(const health_target&) {
+        if ((*calls)++ == 0) throw std::runtime_error("probe exploded");
+        co_return health{true, {}, "fine"};
+    }
+};
+static_assert(health_probe<flaky_probe>);
+}  // namespace
+
+TEST_CASE("checker: a throwing probe counts as a failure; run() stops on cancellation") {
+    asio::io_context ioc;
+    salama::metrics_registry reg;
+    flaky_probe probe;
+    auto calls = probe.calls;
+    health_checker<flaky_probe> checker(probe, {.interval = 1ms, .jitter = 1ms, .thresholds = {.rise = 1}},
+                                        reg);
+    REQUIRE(checker.add_target(local("x", 1)).has_value());
+    auto r1 = run_op(ioc, checker.check_once());
+    CHECK(r1.failed == 1);
+    CHECK(checker.targets()[0].last_result == "probe exploded");
+
+    // Let run() go until the node is healthy, then cancel it; the loop must end.
+    asio::cancellation_signal stop;
+    bool finished = false;
+    checker.on_change([&](const health_change& c) {
+        if (c.to == health_status::healthy) stop.emit(asio::cancellation_type::terminal);
+    });
+    ioc.restart();
+    asio::co_spawn(ioc, checker.run(),
+                   asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr) { finished = true; }));
+    ioc.run();  // returns once run() has ended: no other work is left
+    CHECK(finished);
+    CHECK(checker.status("x").value() == health_status::healthy);
+    CHECK(*calls >= 2);
+    CHECK(reg.render().find("salama_health_check_failures_total{node=\"x\",reason=\"exception\"} 1") !=
+          std::string::npos);
+}
+
+TEST_CASE("checker: rounds on a thread pool while targets come and go", "[tsan]") {
+    asio::io_context servers;
+    test_server up(servers, 200);
+    test_server down(servers, 503);
+    auto guard = asio::make_work_guard(servers);
+    std::thread server_thread([&] { servers.run(); });
+
+    salama::metrics_registry reg;
+    health_checker<http_probe> checker(http_probe({.timeout = 2s}),
+                                       {.thresholds = {.rise = 1, .fall = 1}}, reg);
+    REQUIRE(checker.add_target(local("up", up.port())).has_value());
+    REQUIRE(checker.add_target(local("down", down.port())).has_value());
+    std::atomic<int> changes{0};
+    checker.on_change([&](const health_change&) { changes.fetch_add(1); });
+
+    asio::thread_pool pool(4);
+    constexpr int rounds = 20;
+    std::size_t probed = 0;
+    for (int i = 0; i < rounds; ++i) {
+        // Membership changes from this thread while the round runs on the pool.
+        auto f = asio::co_spawn(pool, checker.check_once(), asio::use_future);
+        const std::string extra = "extra" + std::to_string(i % 3);
+        if (i % 2 == 0)
+            (void)checker.add_target(local(extra, up.port()));
+        else
+            (void)checker.remove_target(extra);
+        (void)checker.targets();
+        probed += f.get().probed;
+    }
+    pool.join();
+    guard.reset();
+    servers.stop();
+    server_thread.join();
+
+    CHECK(probed >= 2 * rounds);
+    CHECK(checker.status("up").value() == health_status::healthy);
+    CHECK(checker.status("down").value() == health_status::unhealthy);
+    CHECK(changes.load() >= 1);
+}
+
+namespace {
+// A probe that waits on a timer the test controls: it never answers on its own.
+struct hanging_probe {
+    std::shared_ptr<asio::steady_timer> timer;
+    std::shared_ptr<bool> started = std::make_shared<bool>(false);
+    std::shared_ptr<bool> done = std::make_shared<bool>(false);
+    salama::awaitable<salama::result<health>> check(const health_target&) {
+        *started = true;
+        co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+        *done = true;
+        co_return health{true, {}, "late"};
+    }
+};
+}  // namespace
+
+TEST_CASE("checker: cancelling run() ends it while a probe is still in flight") {
+    asio::io_context ioc;
+    salama::metrics_registry reg;
+    // The 10 s expiry only bounds the test if cancellation were broken; it is never reached.
+    auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::seconds(10));
+    hanging_probe probe{timer};
+    auto started = probe.started;
+    auto done = probe.done;
+    health_checker<hanging_probe> checker(probe, {}, reg);
+    REQUIRE(checker.add_target(local("slow", 1)).has_value());
+
+    asio::cancellation_signal stop;
+    bool finished = false;
+    asio::co_spawn(ioc, checker.run(),
+                   asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr) { finished = true; }));
+    while (!*started) ioc.run_one();
+    stop.emit(asio::cancellation_type::terminal);
+    while (!finished) ioc.run_one();
+    CHECK_FALSE(*done);  // run() ended before the probe did
+    timer->cancel();     // let the abandoned probe finish so the context drains
+    ioc.run();
+    CHECK(*done);
+    CHECK(checker.targets()[0].last_result.empty());  // the abandoned round applied nothing
+}
