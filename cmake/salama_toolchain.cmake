@@ -6,6 +6,8 @@ if(SALAMA_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   set(CMAKE_CXX_COMPILER_LAUNCHER
       ${CMAKE_COMMAND} -E env
       "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
+      # Relative paths in the hash: a fresh clone elsewhere reuses what an earlier build cached.
+      "CCACHE_BASEDIR=${CMAKE_SOURCE_DIR}"
       ${SALAMA_CCACHE})
 endif()
 

@@ -1,0 +1,148 @@
+// Target tracking: the HPA core wrapped as a policy, alone and composed.
+#include "catch.hpp"
+
+#include <salama/scaling/recommender.hpp>
+#include <salama/scaling/scale_to_zero.hpp>
+#include <salama/scaling/step_scaling.hpp>
+#include <salama/scaling/target_tracking.hpp>
+
+#include <chrono>
+
+using namespace salama;
+using namespace salama::scaling;
+using namespace std::chrono_literals;
+
+namespace {
+
+const time_point t0 = time_point{24h};
+
+snapshot members(std::string_view name, std::initializer_list<double> values, time_point at = t0) {
+    snapshot s(at);
+    int i = 0;
+    for (double v : values) REQUIRE(s.add(name, v, {{"member", fmt::format("m{}", i++)}}));
+    return s;
+}
+
+scaling_input input(const snapshot& s, std::int64_t current, time_point now = t0) {
+    return scaling_input{&s, current, -1, now, std::nullopt};
+}
+
+target_tracking cpu_at(std::int32_t percent, std::int32_t max = 20) {
+    target_tracking_options o;
+    o.name = "cpu_target";
+    o.spec.min_replicas = 1;
+    o.spec.max_replicas = max;
+    o.spec.metrics = {hpa::resource_utilization_metric("cpu", percent)};
+    return target_tracking(o);
+}
+
+}  // namespace
+
+TEST_CASE("target tracking follows the HPA's ratio rule", "[scaling][target]") {
+    auto tt = cpu_at(50);
+    auto st = tt.initial_state();
+    SECTION("ceil(ratio * ready)") {
+        const auto s = members("cpu", {100, 100, 80});  // average 93.3 % against 50 %
+        auto r = tt.recommend(input(s, 3), st);
+        REQUIRE(r.desired);
+        CHECK(*r.desired == 6);  // ceil(1.8667 * 3)
+        CHECK(r.why.policy == "cpu_target");
+        CHECK(r.why.metric == "cpu");
+        REQUIRE(r.why.value);
+        CHECK(*r.why.value == Approx(93));
+    }
+    SECTION("inside the tolerance nothing changes") {
+        const auto s = members("cpu", {54, 54});
+        auto r = tt.recommend(input(s, 2), st);
+        CHECK(r.desired == 2);
+    }
+    SECTION("members without metrics are filled conservatively on the way up") {
+        const auto s = members("cpu", {100, 100});  // 2 of 4 report
+        auto r = tt.recommend(input(s, 4), st);
+        REQUIRE(r.desired);
+        // Missing members count as 0 % when scaling up: ratio (200 / 4) / 50 = 1.0 -> keep.
+        CHECK(*r.desired == 4);
+    }
+    SECTION("no sample of any metric is missing data") {
+        snapshot empty(t0);
+        auto r = tt.recommend(input(empty, 3), st);
+        CHECK(r.metric_missing);
+        CHECK_FALSE(r.desired.has_value());
+    }
+}
+
+TEST_CASE("target tracking composes with rules by max, and with scale to zero", "[scaling][target]") {
+    step_scaling rules(std::vector<scaling_rule>{{.name = "queue_high", .resource = "cpu", .metric = "queue",
+                                                  .threshold = 100, .action = scale_action::scale_up,
+                                                  .cooldown = 60s, .scale_size = 5}});
+    recommender<target_tracking, step_scaling> rec({.resource = "cpu", .min_replicas = 1, .max_replicas = 20,
+                                                    .fallback = {}},
+                                                   cpu_at(50), rules);
+    auto st = rec.initial_state();
+    auto s = members("cpu", {60, 60});
+    REQUIRE(s.add("queue", 500));
+    auto d = rec.evaluate_in_place(input(s, 2), st);
+    CHECK(d.desired == 7);  // the queue rule's +5 beats the HPA's 3
+    CHECK(d.why.policy == "queue_high");
+
+    SECTION("the HPA's proposal wins when it is larger") {
+        auto st2 = rec.initial_state();
+        auto hot = members("cpu", {100, 100, 100, 100});
+        REQUIRE(hot.add("queue", 50));  // the rule does not fire
+        auto d2 = rec.evaluate_in_place(input(hot, 4), st2);
+        CHECK(d2.desired == 8);  // ceil(2 * 4)
+        CHECK(d2.why.policy == "cpu_target");
+    }
+
+    SECTION("KEDA-style zero with the HPA deciding 1 <-> N") {
+        target_tracking_options o;
+        o.name = "queue_target";
+        o.spec.min_replicas = 1;
+        o.spec.max_replicas = 20;
+        hpa::metric_spec m;
+        m.type = hpa::metric_source_type::external;
+        m.name = "queue";
+        m.target.type = hpa::target_type::average_value;
+        m.target.average_value_milli = 5000;  // 5 items per member, KEDA's default listLength
+        o.spec.metrics = {m};
+        scale_to_zero<target_tracking> z({.activation_metric = {.name = "queue", .match = {},
+                                                                .aggregate = aggregation::sum,
+                                                                .allow_negative = false},
+                                          .activation_threshold = 0,
+                                          .cooldown = 300s},
+                                         target_tracking(o));
+        recommender<scale_to_zero<target_tracking>> kr({.resource = "cpu", .min_replicas = 0, .max_replicas = 20,
+                                                        .fallback = {}},
+                                                       z);
+        auto ks = kr.initial_state();
+        snapshot q(t0);
+        REQUIRE(q.add("queue", 42));
+        auto k = kr.evaluate_in_place(input(q, 0), ks);
+        CHECK(k.desired == 1);
+        k = kr.evaluate_in_place(input(q, 1, t0 + 30s), ks);
+        // ceil(42 / 5) = 9, capped by the HPA's legacy scale-up limit max(2 * 1, 4).
+        CHECK(k.desired == 4);
+        CHECK(k.why.limited_by == "ScaleUpLimit");
+        snapshot idle(t0);
+        REQUIRE(idle.add("queue", 0));
+        k = kr.evaluate_in_place(input(idle, 4, t0 + 60s), ks);
+        CHECK(k.desired != 0);
+        k = kr.evaluate_in_place(input(idle, 4, t0 + 360s), ks);
+        CHECK(k.desired == 0);
+    }
+}
+
+TEST_CASE("target tracking validates its HPA spec", "[scaling][target][validation]") {
+    target_tracking_options o;
+    o.spec.min_replicas = 5;
+    o.spec.max_replicas = 2;
+    try {
+        target_tracking t(o);
+        FAIL("no error");
+    } catch (const config_error& e) {
+        CHECK(e.field() == "hpa_spec.min_replicas");
+    }
+    o = {};
+    o.spec.metrics = {hpa::resource_utilization_metric("cpu usage", 50)};
+    CHECK_THROWS_AS(target_tracking(o), config_error);
+}
