@@ -24,6 +24,10 @@ thread_local long allocations = 0;
 
 // Every plain and nothrow form is replaced so that allocation and release always pair
 // malloc with free (sanitizers check that); the aligned forms stay the library's own.
+// g++ cannot see that the replaced new and delete pair malloc with free, and warns.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(std::size_t n) {
     if (counting) ++allocations;
     if (void* p = std::malloc(n == 0 ? 1 : n)) return p;

@@ -24,7 +24,7 @@ namespace salama::caching {
 
 /// One group of keys with its own TTL and bounds.
 struct ttl_pattern {
-    std::string match;                                        ///< pattern text (non-empty)
+    std::string match{};                                        ///< pattern text (non-empty)
     pattern_kind kind = pattern_kind::glob;                   ///< how `match` is read
     duration initial_ttl = std::chrono::seconds(300);         ///< TTL before any adaptation
     duration min_ttl = std::chrono::seconds(30);              ///< lower bound

@@ -17,7 +17,7 @@ namespace salama::caching {
 
 /// Counters of one key pattern (monotonic) and its current TTL.
 struct pattern_stats {
-    std::string pattern;      ///< the pattern's text ("*" for the fallback)
+    std::string pattern{};      ///< the pattern's text ("*" for the fallback)
     std::uint64_t hits = 0;   ///< lookups of matching keys that hit
     std::uint64_t misses = 0; ///< lookups of matching keys that missed
     duration ttl{};           ///< the TTL given to matching keys now

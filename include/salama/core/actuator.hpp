@@ -17,11 +17,11 @@ namespace salama {
 /// A request to change the size of something: replicas of a deployment, workers of a
 /// pool, GPU slots. `reason` explains the decision that produced it.
 struct scale_request {
-    std::string target;         ///< what is scaled, e.g. "deployment/web"
-    std::string resource;       ///< resource type the decision is about ("cpu", "gpu", ...)
+    std::string target{};         ///< what is scaled, e.g. "deployment/web"
+    std::string resource{};       ///< resource type the decision is about ("cpu", "gpu", ...)
     std::int64_t current = 0;   ///< the size the decision was based on
     std::int64_t desired = 0;   ///< the size asked for
-    std::string reason;         ///< the decision's explanation
+    std::string reason{};         ///< the decision's explanation
     time_point at{};            ///< when the decision was made
 };
 
@@ -29,7 +29,7 @@ struct scale_request {
 struct scale_outcome {
     std::int64_t previous = 0;  ///< size before
     std::int64_t applied = 0;   ///< size after (may differ from desired if the target clamps)
-    std::string detail;         ///< free text from the actuator
+    std::string detail{};         ///< free text from the actuator
 };
 
 /// Something that changes the size of what it controls and reports that size.

@@ -94,11 +94,11 @@ private:
 
 /// One observation of one metric.
 struct metric_sample {
-    std::string name;       ///< metric name, `[a-zA-Z_:][a-zA-Z0-9_:]*`
+    std::string name{};       ///< metric name, `[a-zA-Z_:][a-zA-Z0-9_:]*`
     double value = 0;       ///< finite
-    std::string unit;       ///< free text: "ratio", "bytes", "seconds", "requests", ...
+    std::string unit{};       ///< free text: "ratio", "bytes", "seconds", "requests", ...
     time_point timestamp{}; ///< when the value was observed
-    label_set labels;       ///< e.g. member, node, resource
+    label_set labels{};       ///< e.g. member, node, resource
 };
 
 /// Checks a sample: a valid name, finite value, valid label names. The error names

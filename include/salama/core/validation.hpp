@@ -15,8 +15,8 @@ namespace salama {
 
 /// What was wrong with one field of an input: the field's dotted path and why.
 struct field_error {
-    std::string field;   ///< e.g. "autoscaler_options.period"
-    std::string reason;  ///< e.g. "must be positive, got -1"
+    std::string field{};   ///< e.g. "autoscaler_options.period"
+    std::string reason{};  ///< e.g. "must be positive, got -1"
 
     /// "invalid <field>: <reason>".
     std::string message() const { return fmt::format("invalid {}: {}", field, reason); }

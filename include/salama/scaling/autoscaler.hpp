@@ -133,17 +133,17 @@ struct autoscaler_options {
 
 /// What happened to one target in one step.
 struct target_report {
-    decision result;              ///< the recommender's decision
+    decision result{};              ///< the recommender's decision
     bool applied = false;         ///< the actuator took a change
-    error_code error;             ///< why the target's step failed, if it did
+    error_code error{};             ///< why the target's step failed, if it did
 };
 
 /// What one step did.
 struct step_report {
     time_point at{};
     bool source_ok = false;              ///< the metric source answered
-    error_code source_error;             ///< why not
-    std::vector<target_report> targets;  ///< one per target that got as far as a decision
+    error_code source_error{};             ///< why not
+    std::vector<target_report> targets{};  ///< one per target that got as far as a decision
     std::size_t errors = 0;              ///< failures counted in this step
 };
 

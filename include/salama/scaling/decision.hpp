@@ -39,8 +39,8 @@ constexpr std::string_view to_string(direction d) noexcept {
 
 /// A rule that fired: the seed's decision record {rule, current value, action, scale size}.
 struct rule_decision {
-    std::string rule;            ///< the rule's (or step policy's) name
-    std::string metric;          ///< the metric it read
+    std::string rule{};            ///< the rule's (or step policy's) name
+    std::string metric{};          ///< the metric it read
     double value = 0;            ///< the metric's current value
     scale_action action = scale_action::scale_up;
     std::int64_t scale_size = 0; ///< members added or removed (the step's adjustment, resolved)
@@ -48,12 +48,12 @@ struct rule_decision {
 
 /// Why a recommendation or decision is what it is.
 struct explanation {
-    std::string policy;           ///< the policy or rule that set the size ("" for none)
-    std::string metric;           ///< the metric that drove it ("" for none)
-    std::optional<double> value;  ///< that metric's value, if read
-    std::string limited_by;       ///< what held it back: "max_replicas", "cooldown", ... ("" if nothing)
-    std::string reason;           ///< one readable sentence
-    std::vector<std::string> notes;  ///< everything else worth knowing (missing metrics, ...)
+    std::string policy{};           ///< the policy or rule that set the size ("" for none)
+    std::string metric{};           ///< the metric that drove it ("" for none)
+    std::optional<double> value{};  ///< that metric's value, if read
+    std::string limited_by{};       ///< what held it back: "max_replicas", "cooldown", ... ("" if nothing)
+    std::string reason{};           ///< one readable sentence
+    std::vector<std::string> notes{};  ///< everything else worth knowing (missing metrics, ...)
 
     /// One line for logs and scale_request::reason.
     std::string to_string() const {
@@ -113,12 +113,12 @@ struct recommendation {
 
 /// The recommender's answer for one scaled target.
 struct decision {
-    std::string resource;          ///< resource type of the target (picks the actuator)
+    std::string resource{};          ///< resource type of the target (picks the actuator)
     std::int64_t current = 0;      ///< the size it was based on
     std::int64_t desired = 0;      ///< the size asked for
     bool fallback = false;         ///< true when metrics failed and the fallback decided
-    explanation why;               ///< which metric, which policy or limit, and why
-    std::vector<rule_decision> fired;  ///< every rule that fired, in evaluation order
+    explanation why{};               ///< which metric, which policy or limit, and why
+    std::vector<rule_decision> fired{};  ///< every rule that fired, in evaluation order
 
     /// Up, down or none.
     direction dir() const noexcept {

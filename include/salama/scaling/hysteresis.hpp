@@ -18,7 +18,7 @@ namespace salama::scaling {
 
 /// Settings of hysteresis.
 struct hysteresis_options {
-    metric_query metric;  ///< the metric both thresholds apply to
+    metric_query metric{};  ///< the metric both thresholds apply to
     double scale_up_above = std::numeric_limits<double>::quiet_NaN();
     double scale_down_below = std::numeric_limits<double>::quiet_NaN();
 

@@ -35,8 +35,8 @@ constexpr std::string_view to_string(aggregation a) noexcept {
 
 /// Which samples a policy reads and how it folds them.
 struct metric_query {
-    std::string name;                 ///< metric name
-    label_set match;                  ///< labels every sample must carry (e.g. resource=gpu)
+    std::string name{};                 ///< metric name
+    label_set match{};                  ///< labels every sample must carry (e.g. resource=gpu)
     aggregation aggregate = aggregation::average;
     bool allow_negative = false;      ///< negative values are meaningless for most metrics
 
@@ -54,10 +54,10 @@ struct metric_query {
 
 /// The outcome of reading a query: a value, or why there is none; and what was skipped.
 struct metric_reading {
-    std::optional<double> value;     ///< the folded value, if any sample was usable
+    std::optional<double> value{};     ///< the folded value, if any sample was usable
     std::size_t used = 0;            ///< samples folded in
-    std::string missing_reason;      ///< why `value` is empty
-    std::vector<std::string> skipped;  ///< samples left out, each with its reason
+    std::string missing_reason{};      ///< why `value` is empty
+    std::vector<std::string> skipped{};  ///< samples left out, each with its reason
 };
 
 namespace detail {

@@ -22,7 +22,7 @@ namespace salama::scaling {
 
 /// Settings of scale_to_zero.
 struct scale_to_zero_options {
-    metric_query activation_metric;               ///< e.g. a queue length (aggregate sum)
+    metric_query activation_metric{};               ///< e.g. a queue length (aggregate sum)
     double activation_threshold = 0;              ///< active iff value > threshold
     duration cooldown = std::chrono::seconds(300);  ///< inactive this long before going to zero
 

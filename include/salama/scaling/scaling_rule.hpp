@@ -21,9 +21,9 @@ namespace salama::scaling {
 /// a scale_down rule fires when it is at or below. It is the one-step case of a step
 /// scaling policy (see step_scaling.hpp) and shares its cooldown semantics.
 struct scaling_rule {
-    std::string name;                         ///< defaults to "<metric>_<action>"
+    std::string name{};                         ///< defaults to "<metric>_<action>"
     std::string resource{resource::cpu};      ///< resource type: cpu, gpu, memory or user-defined
-    std::string metric;                       ///< the metric read (averaged over members)
+    std::string metric{};                       ///< the metric read (averaged over members)
     double threshold = std::numeric_limits<double>::quiet_NaN();  ///< must be set
     scale_action action = scale_action::scale_up;
     duration cooldown = std::chrono::seconds(300);  ///< wait after this rule acted

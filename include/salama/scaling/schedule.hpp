@@ -20,7 +20,7 @@ namespace salama::scaling {
 /// One window of a schedule: from `start` to `end` (time of day; wrapping past midnight
 /// when end < start) on the given weekdays, at least `min_replicas`.
 struct schedule_window {
-    std::string name;                       ///< shown in explanations, e.g. "business hours"
+    std::string name{};                       ///< shown in explanations, e.g. "business hours"
     std::chrono::seconds start{0};          ///< time of day the window opens, [0, 24 h)
     std::chrono::seconds end{0};            ///< time of day it closes, [0, 24 h], != start
     std::int64_t min_replicas = 1;

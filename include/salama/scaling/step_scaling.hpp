@@ -45,19 +45,19 @@ enum class breach {
 /// One step: an interval of `metric - threshold` and its adjustment. An empty bound is
 /// unbounded (it may only be the outer bound).
 struct step_adjustment {
-    std::optional<double> lower;  ///< offset from the threshold where the step starts
-    std::optional<double> upper;  ///< offset where it ends
+    std::optional<double> lower{};  ///< offset from the threshold where the step starts
+    std::optional<double> upper{};  ///< offset where it ends
     double adjustment = 0;        ///< members, percent, or exact capacity (by adjustment_type)
 };
 
 /// A step scaling policy.
 struct step_policy_options {
-    std::string name;                                  ///< shown in explanations; must be set
-    metric_query metric;                               ///< what is compared with the threshold
+    std::string name{};                                  ///< shown in explanations; must be set
+    metric_query metric{};                               ///< what is compared with the threshold
     double threshold = std::numeric_limits<double>::quiet_NaN();
     breach when = breach::above;
     adjustment_type type = adjustment_type::change_in_capacity;
-    std::vector<step_adjustment> steps;                ///< ordered, contiguous, covering the breach side
+    std::vector<step_adjustment> steps{};                ///< ordered, contiguous, covering the breach side
     std::int64_t min_adjustment_magnitude = 0;         ///< percent steps only: the least change
     duration cooldown = std::chrono::seconds(300);
 

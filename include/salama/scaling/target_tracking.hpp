@@ -34,8 +34,8 @@ namespace salama::scaling {
 /// Settings of target_tracking.
 struct target_tracking_options {
     std::string name = "target_tracking";    ///< shown in explanations
-    hpa::hpa_spec spec;                      ///< metrics with targets, min/max, behavior
-    hpa::controller_options controller;      ///< tolerance, stabilization, ...
+    hpa::hpa_spec spec{};                      ///< metrics with targets, min/max, behavior
+    hpa::controller_options controller{};      ///< tolerance, stabilization, ...
     std::string member_label{label::member}; ///< the label naming a sample's member
 
     /// Throws config_error naming the field (the HPA spec's own validation included).

@@ -24,8 +24,8 @@ namespace salama::scaling {
 
 /// The samples of one instant of a trace.
 struct trace_frame {
-    std::chrono::sys_seconds wall;  ///< when they were recorded (UTC)
-    snapshot metrics;               ///< stamped with the replay's monotonic time
+    std::chrono::sys_seconds wall{};  ///< when they were recorded (UTC)
+    snapshot metrics{};               ///< stamped with the replay's monotonic time
 };
 
 /// A parsed trace, or where parsing stopped and why.

@@ -65,12 +65,12 @@ struct check_round {
     std::size_t probed = 0;       ///< targets probed
     std::size_t succeeded = 0;    ///< probes that found the node healthy
     std::size_t failed = 0;       ///< probes that failed (unhealthy answer, error or exception)
-    std::vector<health_change> changes;  ///< transitions this round caused
+    std::vector<health_change> changes{};  ///< transitions this round caused
 };
 
 /// A target with its current health, as reported by health_checker::targets().
 struct target_health {
-    health_target target;                  ///< the target
+    health_target target{};                  ///< the target
     health_status status{};                  ///< its status
     std::uint32_t consecutive_successes = 0;   ///< current success streak
     std::uint32_t consecutive_failures = 0;    ///< current failure streak

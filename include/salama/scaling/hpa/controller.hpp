@@ -249,7 +249,7 @@ constexpr std::string_view to_string(condition_type t) noexcept {
 struct condition {
     condition_type type = condition_type::able_to_scale;
     bool status = true;
-    std::string reason;   ///< e.g. "SucceededRescale", "ValidMetricFound", "TooManyReplicas"
+    std::string reason{};   ///< e.g. "SucceededRescale", "ValidMetricFound", "TooManyReplicas"
     std::string message;
 };
 

@@ -137,9 +137,9 @@ struct replica_estimate {
     std::optional<double> adjusted_ratio;
     /// Members counted as ready with a metric.
     std::int32_t ready_members = 0;
-    std::vector<std::string> unready_members;  ///< pending, or not ready (CPU rules)
-    std::vector<std::string> missing_members;  ///< no usable sample
-    std::vector<std::string> ignored_members;  ///< failed or being deleted
+    std::vector<std::string> unready_members{};  ///< pending, or not ready (CPU rules)
+    std::vector<std::string> missing_members{};  ///< no usable sample
+    std::vector<std::string> ignored_members{};  ///< failed or being deleted
     /// Samples that were rejected (NaN, infinite, negative), with the reason.
     std::vector<std::string> notes;
     /// Why this count, in one sentence.
