@@ -341,9 +341,15 @@ TEST_CASE("outcomes feed pending counts, peak EWMA and observers", "[balancing]"
           std::string::npos);
     CHECK(text.find("salama_balancer_nodes{balancer=\"main\",request_type=\"t\",state=\"healthy\"} 1") !=
           std::string::npos);
-    (void)lb.route_request("nope", "x");
-    CHECK(reg.render().find("salama_balancer_pick_errors_total{balancer=\"main\",request_type=\"nope\",reason=\"empty_pool\"} 1") !=
+    // Types no node serves share one series, so callers cannot grow the label set.
+    auto unknown = lb.route_request("nope", "x");
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().request_type == "nope");
+    (void)lb.route_request("also-unknown", "x");
+    const std::string after = reg.render();
+    CHECK(after.find("salama_balancer_pick_errors_total{balancer=\"main\",request_type=\"(unknown)\",reason=\"empty_pool\"} 2") !=
           std::string::npos);
+    CHECK(after.find("request_type=\"nope\"") == std::string::npos);
 }
 
 TEST_CASE("an observer may eject the node it hears about", "[balancing]") {

@@ -149,7 +149,8 @@ public:
     pick_result pick(const request& r) const {
         auto snap = current_.read();
         const auto* pool = snap->find(r.request_type);
-        if (pool == nullptr || pool->nodes.empty()) return fail(errc::empty_pool, r.request_type);
+        if (pool == nullptr) return fail(errc::empty_pool, r.request_type, false);
+        if (pool->nodes.empty()) return fail(errc::empty_pool, r.request_type);
         if (pool->candidates.empty()) return fail(errc::no_healthy_nodes, r.request_type);
         const std::span<const node_entry> cands(pool->candidates);
         std::size_t i;
@@ -236,9 +237,11 @@ private:
         return o;
     }
 
-    pick_result fail(errc e, std::string_view request_type) const {
+    // A type no node ever served is counted under one label value: request types come
+    // from callers, and each distinct value would otherwise add a series for good.
+    pick_result fail(errc e, std::string_view request_type, bool known_type = true) const {
         if (errors_)
-            (void)errors_->with({tel_.name, std::string(request_type),
+            (void)errors_->with({tel_.name, known_type ? std::string(request_type) : "(unknown)",
                                  e == errc::empty_pool ? "empty_pool" : "no_healthy_nodes"})
                 .inc();
         return pick_error{make_error_code(e), std::string(request_type)};

@@ -51,8 +51,10 @@ public:
     };
 
     /// Wraps `p`.
-    template <scaling_policy P>
-        requires(!std::is_same_v<std::remove_cvref_t<P>, any_policy>)
+    // The self check comes first: checking scaling_policy<any_policy> asks whether it is
+    // copyable, which would consider this constructor again.
+    template <class P>
+        requires(!std::is_same_v<std::remove_cvref_t<P>, any_policy> && scaling_policy<P>)
     explicit any_policy(P p) : impl_(std::make_shared<const model<P>>(std::move(p))) {}
 
     /// The wrapped policy's name.
