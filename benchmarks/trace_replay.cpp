@@ -6,7 +6,7 @@
 //   trace_replay --format lirs|i32be|i64be|address --capacity N --policy lru|wtinylfu
 //                [--expect-min RATIO] FILE
 //
-// The last line printed is `hit_ratio=0.XXXX accesses=N`. With --expect-min the exit
+// The last line printed is `hit_ratio=<4 decimals> accesses=N`. With --expect-min the exit
 // status is 1 when the hit ratio is below RATIO. Bad arguments exit 2, unreadable or
 // malformed traces exit 1, each with a message on stderr.
 #include <salama/caching/lru_policy.hpp>

@@ -1,6 +1,7 @@
 // The pure scaling policies: simple rules, step scaling with cooldowns, scale to zero,
 // panic mode, hysteresis and scheduled minimums.
 #include "catch.hpp"
+#include "scaling_fixtures.hpp"
 
 #include <salama/scaling/hysteresis.hpp>
 #include <salama/scaling/panic_mode.hpp>
@@ -14,22 +15,9 @@
 using namespace salama;
 using namespace salama::scaling;
 using namespace std::chrono_literals;
+using namespace salama::scaling::test;
 
 namespace {
-
-const time_point t0 = time_point{24h};
-
-/// A snapshot with one sample of `name` per value, one member each.
-snapshot members(std::string_view name, std::initializer_list<double> values, time_point at = t0) {
-    snapshot s(at);
-    int i = 0;
-    for (double v : values) REQUIRE(s.add(name, v, {{"member", fmt::format("m{}", i++)}}));
-    return s;
-}
-
-scaling_input input(const snapshot& s, std::int64_t current, time_point now = t0) {
-    return scaling_input{&s, current, -1, now, std::nullopt};
-}
 
 step_policy_options steps_above(std::string metric, double threshold, std::vector<step_adjustment> steps,
                                 duration cooldown = 300s) {

@@ -1,6 +1,7 @@
 // The pure recommender: combination by max, clamping, partial data, fallback, metric
 // sanitizing, explanations and validation.
 #include "catch.hpp"
+#include "scaling_fixtures.hpp"
 
 #include <salama/scaling/panic_mode.hpp>
 #include <salama/scaling/recommender.hpp>
@@ -13,14 +14,9 @@
 using namespace salama;
 using namespace salama::scaling;
 using namespace std::chrono_literals;
+using namespace salama::scaling::test;
 
 namespace {
-
-const time_point t0 = time_point{24h};
-
-scaling_input input(const snapshot& s, std::int64_t current, time_point now = t0) {
-    return scaling_input{&s, current, -1, now, std::nullopt};
-}
 
 step_scaling rules_on(std::string metric, double high, double low, std::int64_t up = 1, std::int64_t down = 1) {
     return step_scaling(std::vector<scaling_rule>{

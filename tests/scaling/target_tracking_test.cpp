@@ -1,5 +1,6 @@
 // Target tracking: the HPA core wrapped as a policy, alone and composed.
 #include "catch.hpp"
+#include "scaling_fixtures.hpp"
 
 #include <salama/scaling/recommender.hpp>
 #include <salama/scaling/scale_to_zero.hpp>
@@ -11,21 +12,9 @@
 using namespace salama;
 using namespace salama::scaling;
 using namespace std::chrono_literals;
+using namespace salama::scaling::test;
 
 namespace {
-
-const time_point t0 = time_point{24h};
-
-snapshot members(std::string_view name, std::initializer_list<double> values, time_point at = t0) {
-    snapshot s(at);
-    int i = 0;
-    for (double v : values) REQUIRE(s.add(name, v, {{"member", fmt::format("m{}", i++)}}));
-    return s;
-}
-
-scaling_input input(const snapshot& s, std::int64_t current, time_point now = t0) {
-    return scaling_input{&s, current, -1, now, std::nullopt};
-}
 
 target_tracking cpu_at(std::int32_t percent, std::int32_t max = 20) {
     target_tracking_options o;
