@@ -243,6 +243,15 @@ inline std::int32_t replicas_change_in_period(std::int32_t period_seconds,
     return detail::saturate_int32(static_cast<double>(sum));
 }
 
+/// The count a rate policy's period started from: `current` less what was added and plus
+/// what was removed within the policy's period.
+inline std::int64_t period_start(std::int32_t current, const scaling_policy& p,
+                                 std::span<const scale_event> up_events,
+                                 std::span<const scale_event> down_events, time_point now) {
+    return std::int64_t{current} - replicas_change_in_period(p.period_seconds, up_events, now) +
+           replicas_change_in_period(p.period_seconds, down_events, now);
+}
+
 /// The largest count the rules allow when scaling up from `current`, given the recent events.
 inline std::int32_t scale_up_limit(std::int32_t current, std::span<const scale_event> up_events,
                                    std::span<const scale_event> down_events,
@@ -252,9 +261,7 @@ inline std::int32_t scale_up_limit(std::int32_t current, std::span<const scale_e
     std::int32_t result = pick_min ? std::numeric_limits<std::int32_t>::max()
                                    : std::numeric_limits<std::int32_t>::min();
     for (const auto& p : rules.policies) {
-        const std::int64_t start = std::int64_t{current} -
-                                   replicas_change_in_period(p.period_seconds, up_events, now) +
-                                   replicas_change_in_period(p.period_seconds, down_events, now);
+        const std::int64_t start = period_start(current, p, up_events, down_events, now);
         std::int32_t proposed = 0;
         if (p.type == policy_type::pods) {
             proposed = detail::saturate_int32(static_cast<double>(start + p.value));
@@ -277,9 +284,7 @@ inline std::int32_t scale_down_limit(std::int32_t current, std::span<const scale
     std::int32_t result = pick_min ? std::numeric_limits<std::int32_t>::min()
                                    : std::numeric_limits<std::int32_t>::max();
     for (const auto& p : rules.policies) {
-        const std::int64_t start = std::int64_t{current} -
-                                   replicas_change_in_period(p.period_seconds, up_events, now) +
-                                   replicas_change_in_period(p.period_seconds, down_events, now);
+        const std::int64_t start = period_start(current, p, up_events, down_events, now);
         std::int32_t proposed = 0;
         if (p.type == policy_type::pods) {
             proposed = detail::saturate_int32(static_cast<double>(start - p.value));
