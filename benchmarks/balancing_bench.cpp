@@ -69,7 +69,7 @@ void bench_pick(benchmark::State& state, Picker proto) {
 }
 
 // The picker's decision alone, on the current snapshot: no handle, no in-flight
-// accounting. This isolates the algorithm's cost from the per-node counters' cache misses.
+// accounting. This isolates the algorithm's cost from the handle's bookkeeping.
 template <class Picker>
 void bench_decide(benchmark::State& state, Picker proto) {
     auto lb = shared_balancer(static_cast<std::size_t>(state.range(0)), proto);

@@ -4,7 +4,9 @@
 
 #include <salama/balancing/all.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
 #include <map>
 #include <string>
 #include <vector>
@@ -403,4 +405,75 @@ TEST_CASE("update applies several changes and publishes once", "[balancing]") {
     auto bad = lb.update(t0, [](node_registry& reg) { return reg.add_node(spec("n1", {"t"}), t0); });
     CHECK(bad.error() == errc::duplicate_id);
     CHECK(lb.with_snapshot([](const auto& s) { return s.version; }) == before + 1);
+}
+
+TEST_CASE("a handle keeps its node valid after the node leaves, and even after the balancer", "[balancing]") {
+    auto lb = std::make_unique<load_balancer<round_robin_picker>>();
+    REQUIRE(lb->add_node(spec("a", {"t"}), t0));
+    REQUIRE(lb->add_node(spec("b", {"t"}), t0));
+    std::vector<pick_handle> held;
+    for (int i = 0; i < 4; ++i) {
+        auto h = lb->route_request("t", "x");
+        REQUIRE(h);
+        held.push_back(std::move(*h));
+    }
+    // Removing a node with requests in flight keeps it until they end.
+    REQUIRE(lb->remove_node("a", t0));
+    REQUIRE(lb->remove_node("b", t0));
+    CHECK(lb->pool("t").members == 0);
+    std::vector<std::string> ids;
+    for (const auto& h : held) ids.push_back(h.node_id());
+    CHECK(std::count(ids.begin(), ids.end(), "a") == 2);
+    CHECK(held[0].node().pending() == 2);
+    held[0].report({.latency = 5ms}, t0 + 1s);
+    CHECK(held[1].node().pending() == 2);
+
+    // The balancer may go first; the remaining handles still end cleanly.
+    long seen = 0;
+    auto sub = lb->subscribe([&](const outcome_event& ev) { seen += ev.node_id.empty() ? 0 : 1; });
+    lb.reset();
+    held[1].report({.latency = 7ms, .success = false}, t0 + 2s);
+    CHECK(held[2].node().failures() + held[2].node().successes() <= 1);
+    held.clear();
+    CHECK(seen == 1);
+}
+
+TEST_CASE("the hot counters of nodes that left are reused once their requests end", "[balancing]") {
+    load_balancer<round_robin_picker> lb;
+    for (const char* id : {"a", "b", "c"}) REQUIRE(lb.add_node(spec(id, {"t"}), t0));
+    std::size_t live = 0;
+    // Reads how many counters are handed out, after a publish.
+    auto store_live = [&] {
+        lb.republish(t0);
+        return lb.update(t0, [&](node_registry& r) { live = r.counters().live(); });
+    };
+    REQUIRE(store_live());
+    CHECK(live == 3);
+
+    auto h = lb.route_request("t", "x");
+    REQUIRE(h);
+    const std::string gone = h->node_id();
+    REQUIRE(lb.remove_node(gone, t0));
+    REQUIRE(store_live());
+    CHECK(live == 3);  // still in flight: kept
+
+    h->abandon();
+    REQUIRE(store_live());
+    CHECK(live == 2);  // ended: released at the next publish
+
+    // Snapshot entries reach the same counters as the nodes themselves, and a new node
+    // takes the released counters.
+    REQUIRE(lb.add_node(spec("d", {"t"}), t0));
+    auto h2 = lb.route_request("t", "x");
+    REQUIRE(h2);
+    lb.with_snapshot([&](const auto& snap) {
+        const auto* p = snap.find("t");
+        REQUIRE(p != nullptr);
+        for (const auto& e : p->nodes) {
+            CHECK(e.hot == &e.state->counters());
+            CHECK(e.pending() == (e.id() == h2->node_id() ? 1 : 0));
+        }
+    });
+    REQUIRE(store_live());
+    CHECK(live == 3);
 }

@@ -19,6 +19,7 @@
 
 #include <boost/system/result.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -158,7 +159,8 @@ public:
             i = picker_.pick(*pool->table, cands, r, pool_load{pool->state->in_flight.load(std::memory_order_relaxed)});
         else
             i = picker_.pick(*pool->table, cands, r);
-        return pick_handle(pool->candidate_states[i], pool->state);
+        const candidate_ref& c = pool->candidate_refs[i];
+        return pick_handle(*c.node, *c.counters, pool->state);
     }
 
     /// The seed's entry point: routes a request of `request_type` carrying `payload`.
@@ -265,7 +267,9 @@ private:
         next->version = ++version_;
         next->built_at = now;
         std::map<std::string, std::shared_ptr<detail::pool_state>, std::less<>> live;
+        std::vector<std::shared_ptr<node_state>> members;
         for (auto& pm : registry_.build(now)) {
+            for (const auto& e : pm.nodes) members.push_back(e.state);
             pool_snapshot<table_type> ps;
             ps.request_type = pm.request_type;
             ps.state = pool_state_for(pm.request_type);
@@ -283,8 +287,8 @@ private:
             if (!refuse) {
                 for (const auto& e : pm.nodes)
                     if (use_all || e.healthy) ps.candidates.push_back(e);
-                ps.candidate_states.reserve(ps.candidates.size());
-                for (const auto& e : ps.candidates) ps.candidate_states.push_back(e.state);
+                ps.candidate_refs.reserve(ps.candidates.size());
+                for (const auto& e : ps.candidates) ps.candidate_refs.push_back({e.state.get(), &e.state->counters()});
                 ps.table.emplace(picker_.build(std::span<const node_entry>(ps.candidates), now));
             }
             if (nodes_gauge_) {
@@ -310,7 +314,22 @@ private:
         for (const auto& p : next->pools)
             if (p.panic) panicking_.push_back(p.request_type);
         current_.store(std::move(next));
+        repin(std::move(members));
         if (publishes_) (void)publishes_->inc();
+    }
+
+    // Runs after a publish, once no reader can still see the previous snapshot: a node
+    // that left the registry can get no new handle, so its in-flight count only falls, and
+    // at zero nothing refers to it through a handle any more.
+    void repin(std::vector<std::shared_ptr<node_state>> members) {
+        auto by_address = [](const auto& a, const auto& b) { return a.get() < b.get(); };
+        std::sort(members.begin(), members.end(), by_address);
+        members.erase(std::unique(members.begin(), members.end()), members.end());
+        for (auto& old : shared_->pinned)
+            if (old->counters().pending.load(std::memory_order_acquire) > 0 &&
+                !std::binary_search(members.begin(), members.end(), old, by_address))
+                members.push_back(std::move(old));
+        shared_->pinned = std::move(members);
     }
 
     bool was_panicking(std::string_view type) const {

@@ -2,6 +2,7 @@
 // and the live counters (requests in flight, peak EWMA latency) fed by outcomes.
 #pragma once
 
+#include "salama/balancing/detail/node_counters.hpp"
 #include "salama/core/clock.hpp"
 #include "salama/core/metric.hpp"
 #include "salama/core/validation.hpp"
@@ -13,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -118,13 +120,25 @@ struct outcome {
 
 /// The live, shared counters of one node. They survive snapshot changes (a node keeps
 /// its in-flight count while its weight or health changes). Thread-safe.
+///
+/// The two counters every pick touches (requests in flight, peak EWMA) live in a
+/// detail::node_counters: inside the object for a node made on its own, or in the
+/// balancer's dense counter store for a node made by the registry.
 class node_state {
 public:
-    /// Counters for node `id` reachable at `address`.
+    /// Counters for node `id` reachable at `address`, held inside this object.
     node_state(std::string id, std::string address, std::uint64_t sequence)
         : id_(std::move(id)), address_(std::move(address)), sequence_(sequence) {}
+    /// Counters for node `id`, held in `store` (not null) and returned to it on destruction.
+    node_state(std::string id, std::string address, std::uint64_t sequence,
+               std::shared_ptr<detail::counter_store> store)
+        : hot_(store->acquire()), store_(std::move(store)), id_(std::move(id)), address_(std::move(address)),
+          sequence_(sequence) {}
     node_state(const node_state&) = delete;
     node_state& operator=(const node_state&) = delete;
+    ~node_state() {
+        if (store_) store_->release(hot_);
+    }
 
     /// The node's id.
     const std::string& id() const noexcept { return id_; }
@@ -133,10 +147,10 @@ public:
     /// Order of arrival in the registry (stable bucket numbering for jump hashing).
     std::uint64_t sequence() const noexcept { return sequence_; }
     /// Requests picked for this node whose outcome is not reported yet.
-    std::int64_t pending() const noexcept { return pending_.load(std::memory_order_relaxed); }
+    std::int64_t pending() const noexcept { return hot_->pending.load(std::memory_order_relaxed); }
     /// The peak EWMA of latency in seconds, if any outcome was reported.
     std::optional<double> peak_ewma_seconds() const noexcept {
-        const double v = ewma_.load(std::memory_order_relaxed);
+        const double v = hot_->ewma.load(std::memory_order_relaxed);
         if (std::isnan(v)) return std::nullopt;
         return v;
     }
@@ -144,36 +158,45 @@ public:
     std::uint64_t successes() const noexcept { return successes_.load(std::memory_order_relaxed); }
     /// Outcomes reported as failures.
     std::uint64_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
+    /// The hot counters (for the balancer's snapshots and handles).
+    detail::node_counters& counters() const noexcept { return *hot_; }
 
     /// A request was sent (called by the pick).
-    void begin() noexcept { pending_.fetch_add(1, std::memory_order_relaxed); }
+    void begin() noexcept { hot_->pending.fetch_add(1, std::memory_order_relaxed); }
     /// A request ended without an outcome.
-    void abandon() noexcept { pending_.fetch_sub(1, std::memory_order_relaxed); }
+    void abandon() noexcept { hot_->pending.fetch_sub(1, std::memory_order_release); }
 
-    /// A request ended with `o` at `now`: updates the peak EWMA (Finagle/Linkerd: a
-    /// latency above the average replaces it; else it decays in with w = exp(-dt/tau)).
+    /// A request ended with `o` at `now`: records it (see record()), then ends it.
     void finish(const outcome& o, time_point now, duration tau) noexcept {
-        pending_.fetch_sub(1, std::memory_order_relaxed);
+        record(o, now, tau);
+        hot_->pending.fetch_sub(1, std::memory_order_release);
+    }
+
+    /// Counts outcome `o` at `now` and updates the peak EWMA (Finagle/Linkerd: a latency
+    /// above the average replaces it; else it decays in with w = exp(-dt/tau)). Does not
+    /// end the request: a handle ends it last, because the balancer may let a removed node
+    /// go as soon as nothing is in flight on it.
+    void record(const outcome& o, time_point now, duration tau) noexcept {
         (o.success ? successes_ : failures_).fetch_add(1, std::memory_order_relaxed);
         const double rtt = std::max(0.0, to_seconds(o.latency));
         std::lock_guard lk(mu_);
-        double cur = ewma_.load(std::memory_order_relaxed);
-        if (std::isnan(cur) || rtt > cur) {
+        double cur = hot_->ewma.load(std::memory_order_relaxed);
+        const bool first = std::isnan(cur);
+        if (first || rtt > cur) {
             cur = rtt;
         } else {
             const double dt = std::max(0.0, to_seconds(now - stamp_));
             const double w = std::exp(-dt / std::max(1e-9, to_seconds(tau)));
             cur = rtt * (1.0 - w) + cur * w;
         }
-        if (now > stamp_ || std::isnan(ewma_.load(std::memory_order_relaxed))) stamp_ = now;
-        ewma_.store(cur, std::memory_order_relaxed);
+        if (now > stamp_ || first) stamp_ = now;
+        hot_->ewma.store(cur, std::memory_order_relaxed);
     }
 
 private:
-    // The counters a pick touches come first: with make_shared they share a cache line
-    // with the reference count, so a pick on a large pool misses the cache once, not twice.
-    std::atomic<std::int64_t> pending_{0};
-    std::atomic<double> ewma_{std::numeric_limits<double>::quiet_NaN()};
+    detail::node_counters own_{};
+    detail::node_counters* const hot_ = &own_;
+    const std::shared_ptr<detail::counter_store> store_{};
     std::atomic<std::uint64_t> successes_{0};
     std::atomic<std::uint64_t> failures_{0};
     const std::string id_;

@@ -31,7 +31,7 @@ public:
 
     /// The node's load: ewma seconds * (pending + 1).
     double load(const node_entry& n) const noexcept {
-        const double rtt = n.state->peak_ewma_seconds().value_or(default_s_);
+        const double rtt = n.peak_ewma_seconds().value_or(default_s_);
         return rtt * (static_cast<double>(std::max<std::int64_t>(0, n.pending())) + 1.0);
     }
 

@@ -22,11 +22,14 @@ public:
     pick_handle() = default;
     pick_handle(const pick_handle&) = delete;
     pick_handle& operator=(const pick_handle&) = delete;
-    pick_handle(pick_handle&& o) noexcept : node_(std::move(o.node_)), pool_(std::move(o.pool_)) {}
+    pick_handle(pick_handle&& o) noexcept
+        : node_(std::exchange(o.node_, nullptr)), counters_(std::exchange(o.counters_, nullptr)),
+          pool_(std::move(o.pool_)) {}
     pick_handle& operator=(pick_handle&& o) noexcept {
         if (this != &o) {
             abandon();
-            node_ = std::move(o.node_);
+            node_ = std::exchange(o.node_, nullptr);
+            counters_ = std::exchange(o.counters_, nullptr);
             pool_ = std::move(o.pool_);
         }
         return *this;
@@ -50,27 +53,31 @@ public:
     /// outcome observer. Ends the handle; a second call does nothing.
     void report(const outcome& o, time_point now) noexcept {
         if (!node_) return;
-        auto node = std::move(node_);
+        node_state* node = std::exchange(node_, nullptr);
+        detail::node_counters* counters = std::exchange(counters_, nullptr);
         auto pool = std::move(pool_);
-        node->finish(o, now, pool->shared->ewma_tau);
+        node->record(o, now, pool->shared->ewma_tau);
         pool->in_flight.fetch_sub(1, std::memory_order_relaxed);
         if (auto* c = o.success ? pool->successes : pool->failures) (void)c->inc();
         pool->shared->hub->notify(outcome_event{node->id(), node->address(), pool->request_type, o, now});
+        end(*counters);
     }
 
     /// Ends the request without an outcome (it was never sent, or was cancelled).
     void abandon() noexcept {
         if (!node_) return;
-        node_->abandon();
         pool_->in_flight.fetch_sub(1, std::memory_order_relaxed);
-        node_.reset();
+        node_ = nullptr;
+        end(*std::exchange(counters_, nullptr));
         pool_.reset();
     }
 
-    /// Used by the balancer: starts the request on `node` in `pool`.
-    pick_handle(std::shared_ptr<node_state> node, std::shared_ptr<detail::pool_state> pool) noexcept
-        : node_(std::move(node)), pool_(std::move(pool)) {
-        node_->begin();
+    /// Used by the balancer: starts the request on `node` (whose hot counters are
+    /// `counters`) in `pool`. The node must stay alive until the handle ends: the balancer
+    /// pins it in `pool->shared`, which the handle keeps alive.
+    pick_handle(node_state& node, detail::node_counters& counters, std::shared_ptr<detail::pool_state> pool) noexcept
+        : node_(&node), counters_(&counters), pool_(std::move(pool)) {
+        counters_->pending.fetch_add(1, std::memory_order_relaxed);
         pool_->in_flight.fetch_add(1, std::memory_order_relaxed);
         if (pool_->picks) (void)pool_->picks->inc();
     }
@@ -83,7 +90,13 @@ public:
     }
 
 private:
-    std::shared_ptr<node_state> node_;
+    // The last touch of the node: once its in-flight count can reach zero, the balancer
+    // may release a node that left the pool (release pairs with its acquire load).
+    static void end(detail::node_counters& c) noexcept { c.pending.fetch_sub(1, std::memory_order_release); }
+
+    // Plain pointers: the pick must not touch the node's object (see balancer_shared::pinned).
+    node_state* node_ = nullptr;
+    detail::node_counters* counters_ = nullptr;
     std::shared_ptr<detail::pool_state> pool_;
 };
 

@@ -42,10 +42,15 @@ public:
         std::size_t best = 0;
         double best_score = -std::numeric_limits<double>::infinity();
         bool found = false;
+        std::uint64_t bits = 0;
         for (std::size_t k = 0; k < D; ++k) {
             // Draw from the n - k indices not chosen yet, then skip over the chosen ones
-            // in increasing order: uniform and distinct without rejection.
-            std::size_t idx = static_cast<std::size_t>(detail::reduce(t.rng.next(), n - k));
+            // in increasing order: uniform and distinct without rejection. Each 64-bit
+            // draw serves two choices (32 bits each: a bias below n / 2^32), so the
+            // default d = 2 costs one step of the shared generator.
+            if (k % 2 == 0) bits = t.rng.next();
+            const std::uint64_t half = k % 2 == 0 ? (bits & 0xffffffffU) : (bits >> 32);
+            std::size_t idx = static_cast<std::size_t>((half * (n - k)) >> 32);
             std::array<std::size_t, D> sorted = chosen;
             std::sort(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k));
             for (std::size_t j = 0; j < k; ++j)

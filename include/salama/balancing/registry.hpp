@@ -48,8 +48,10 @@ struct pool_members {
 /// serializes every call. Every mutator validates its input; nothing is published here.
 class node_registry {
 public:
-    /// Uses `opts` for slow start (validated by the owner).
-    explicit node_registry(balancer_options opts = {}) : opts_(opts) {}
+    /// Uses `opts` for slow start (validated by the owner); nodes keep their hot counters
+    /// in `counters` (a store of their own when null).
+    explicit node_registry(balancer_options opts = {}, std::shared_ptr<detail::counter_store> counters = nullptr)
+        : opts_(opts), counters_(counters ? std::move(counters) : std::make_shared<detail::counter_store>()) {}
 
     /// Adds a node. Throws config_error for a malformed spec (the field is named);
     /// refuses an id already present with errc::duplicate_id.
@@ -67,7 +69,7 @@ public:
         rec.weight = spec.weight;
         rec.healthy = spec.healthy;
         rec.warm_since = now;
-        rec.state = std::make_shared<node_state>(spec.id, std::move(spec.address), next_sequence_++);
+        rec.state = std::make_shared<node_state>(spec.id, std::move(spec.address), next_sequence_++, counters_);
         rec.data = std::move(data);
         for (const auto& t : rec.request_types) members_.insert(membership{t, rec.id});
         nodes_.insert(std::move(rec));
@@ -210,6 +212,7 @@ public:
             const node_record& r = *by_node_id.find(m.node_id);
             node_entry e;
             e.state = r.state;
+            e.hot = &r.state->counters();
             e.data = r.data;
             e.base_weight = r.weight;
             e.weight = effective_weight(r, now);
@@ -224,6 +227,8 @@ public:
     const std::optional<field_error>& last_rejection() const noexcept { return last_rejection_; }
     /// The options in use.
     const balancer_options& options() const noexcept { return opts_; }
+    /// Where the nodes keep their hot counters.
+    const detail::counter_store& counters() const noexcept { return *counters_; }
 
 private:
     struct node_record {
@@ -287,6 +292,7 @@ private:
     }
 
     balancer_options opts_;
+    std::shared_ptr<detail::counter_store> counters_;
     node_table nodes_;
     member_table members_;
     std::uint64_t next_sequence_ = 0;

@@ -14,6 +14,13 @@
 
 namespace salama::balancing {
 
+/// A candidate as a pick needs it. The node stays alive while any snapshot or handle may
+/// refer to it (the balancer pins it; see load_balancer).
+struct candidate_ref {
+    node_state* node = nullptr;                ///< the node
+    detail::node_counters* counters = nullptr;  ///< its hot counters
+};
+
 /// One pool inside a snapshot.
 template <class Table>
 struct pool_snapshot {
@@ -21,9 +28,9 @@ struct pool_snapshot {
     std::shared_ptr<detail::pool_state> state{};  ///< live counters shared across snapshots
     std::vector<node_entry> nodes{};              ///< every member, id order
     std::vector<node_entry> candidates{};         ///< those routed to (healthy, or all in panic)
-    /// The candidates' live counters, packed: a pick on a large pool touches one small
-    /// array instead of the wider entries.
-    std::vector<std::shared_ptr<node_state>> candidate_states{};
+    /// Per candidate, what a pick hands to its handle, packed: choosing candidate i reads
+    /// 16 bytes here and the node's counters in the dense store, never the wider entries.
+    std::vector<candidate_ref> candidate_refs{};
     std::size_t healthy = 0;                    ///< members healthy and not ejected
     bool panic = false;                         ///< below the panic threshold
     std::optional<Table> table{};                 ///< the picker's table over `candidates`

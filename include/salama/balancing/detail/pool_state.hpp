@@ -1,6 +1,7 @@
 // salama: the live state of one pool (request type), shared by snapshots and handles.
 #pragma once
 
+#include "salama/balancing/node.hpp"
 #include "salama/balancing/observer.hpp"
 #include "salama/core/clock.hpp"
 #include "salama/core/metrics_registry.hpp"
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace salama::balancing::detail {
 
@@ -16,6 +18,11 @@ namespace salama::balancing::detail {
 struct balancer_shared {
     duration ewma_tau{};
     std::shared_ptr<outcome_hub> hub;
+    /// Every node a handle may point at: the registry's nodes as of the last publish, and
+    /// removed ones with requests still in flight. Handles hold plain pointers (taking a
+    /// reference would touch each node's object on every pick); this keeps them valid,
+    /// even after the balancer is gone. Changed only by the balancer's writer.
+    std::vector<std::shared_ptr<node_state>> pinned{};
 };
 
 /// One pool's counters; lives as long as a snapshot or a handle refers to it.
