@@ -4,8 +4,10 @@
 // same run; the same for the picker's decision alone; and Maglev and ring build time and bytes. After the run a table prints each
 // picker's growth from 10 to 10,000 nodes and its speed-up over the seed.
 //
-// Suggested: balancing_bench --benchmark_min_time=0.05 --benchmark_repetitions=3
-//            --benchmark_report_aggregates_only=true   (the tables use the medians)
+// Suggested: balancing_bench --benchmark_min_time=0.1 --benchmark_repetitions=5
+//            --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+//            (the tables use the medians; interleaving spreads the machine's slow spells
+//            over every size instead of one)
 #include <salama/balancing/all.hpp>
 
 #include <benchmark/benchmark.h>
@@ -102,12 +104,11 @@ void sizes(benchmark::internal::Benchmark* b) {
 
 template <class Picker>
 void bench_build(benchmark::State& state, Picker p) {
+    std::vector<std::unique_ptr<node_state>> owned;  // entries do not own their nodes
     std::vector<node_entry> nodes;
     for (int i = 0; i < state.range(0); ++i) {
-        node_entry e;
-        e.state = std::make_shared<node_state>(fmt::format("10.0.{}.{}:8080", i / 256, i % 256), "", i);
-        e.data = std::make_shared<node_data>();
-        nodes.push_back(std::move(e));
+        owned.push_back(std::make_unique<node_state>(fmt::format("10.0.{}.{}:8080", i / 256, i % 256), "", i));
+        nodes.push_back(node_entry{.state = owned.back().get()});
     }
     std::size_t bytes = 0;
     for (auto _ : state) {

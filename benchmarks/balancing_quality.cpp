@@ -14,6 +14,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,13 +27,13 @@ namespace {
 const time_point t0{std::chrono::hours(24)};
 constexpr int key_count = 100000;
 
+// Entries do not own their nodes: the nodes made here live until the program ends.
 std::vector<node_entry> make_nodes(std::size_t n) {
+    static std::deque<std::unique_ptr<node_state>> kept;
     std::vector<node_entry> out;
     for (std::size_t i = 0; i < n; ++i) {
-        node_entry e;
-        e.state = std::make_shared<node_state>(fmt::format("10.0.{}.{}:8080", i / 256, i % 256), "", i);
-        e.data = std::make_shared<node_data>();
-        out.push_back(std::move(e));
+        kept.push_back(std::make_unique<node_state>(fmt::format("10.0.{}.{}:8080", i / 256, i % 256), "", i));
+        out.push_back(node_entry{.state = kept.back().get()});
     }
     return out;
 }

@@ -81,11 +81,10 @@ TEST_CASE("metric_scorer weighs metrics by request type and payload size", "[bal
     o.default_weights = {{.metric = "cpu", .weight = 1, .scale = 1},
                          {.metric = "gpu_memory", .weight = 0, .scale = 1, .per_payload_kib = 1}};
     metric_scorer s(o);
-    node_entry n;
-    n.state = std::make_shared<node_state>("n", "", 0);
-    auto d = std::make_shared<node_data>();
-    d->metrics = node_metrics({{"cpu", 0.5}, {"gpu_memory", 1.0}});
-    n.data = d;
+    node_state st("n", "", 0);
+    node_data d;
+    d.metrics = node_metrics({{"cpu", 0.5}, {"gpu_memory", 1.0}});
+    node_entry n{.state = &st, .data = &d};
     request small;
     small.request_type = "any";
     CHECK(s.score(n, small) == Approx(0.5));  // gpu memory weighs 0 for an empty payload
@@ -93,7 +92,7 @@ TEST_CASE("metric_scorer weighs metrics by request type and payload size", "[bal
     request big = small;
     big.payload = kib;
     CHECK(s.score(n, big) == Approx(1.0 - (0.5 + 1.0) / 2.0));  // weights 1 and 1
-    d->metrics = node_metrics({{"cpu", 5.0}, {"gpu_memory", -1.0}});
+    d.metrics = node_metrics({{"cpu", 5.0}, {"gpu_memory", -1.0}});
     CHECK(s.score(n, big) == Approx(0.5));  // loads clamp to [0, 1]
 }
 

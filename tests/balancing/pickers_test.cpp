@@ -4,8 +4,11 @@
 
 #include <salama/balancing/all.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <deque>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -18,14 +21,20 @@ namespace {
 
 const time_point t0 = time_point{std::chrono::hours(24)};
 
+// Entries do not own their nodes: the nodes made here live until the test program ends.
+node_state* kept_node(std::string id, std::uint64_t sequence) {
+    static std::deque<std::unique_ptr<node_state>> kept;
+    kept.push_back(std::make_unique<node_state>(std::move(id), "", sequence));
+    return kept.back().get();
+}
+
 std::vector<node_entry> make_nodes(std::vector<double> weights, std::size_t first = 0) {
     std::vector<node_entry> out;
     for (std::size_t i = 0; i < weights.size(); ++i) {
         node_entry e;
-        e.state = std::make_shared<node_state>("node-" + std::to_string(first + i), "", first + i);
-        e.data = std::make_shared<node_data>();
-        e.weight = e.base_weight = weights[i];
-        out.push_back(std::move(e));
+        e.state = kept_node("node-" + std::to_string(first + i), first + i);
+        e.weight = weights[i];
+        out.push_back(e);
     }
     return out;
 }
@@ -290,7 +299,7 @@ TEST_CASE("Maglev spreads keys evenly and follows weights", "[balancing]") {
     maglev_picker m(maglev_options{.table_size = 10007});
     auto t = m.build(weighted, t0);
     std::vector<int> slots(3, 0);
-    for (auto s : t.slots) ++slots[s];
+    for (std::size_t i = 0; i < t.size(); ++i) ++slots[t.at(i)];
     CHECK(slots[1] == Approx(10007 / 2.0).epsilon(0.01));
     CHECK(slots[0] == Approx(10007 / 4.0).epsilon(0.02));
 
@@ -346,7 +355,7 @@ TEST_CASE("utilization-derived weights follow gRPC's formula, blackout and expir
     d->metrics = node_metrics({{"qps", 100}, {"eps", 10}, {"utilization", 0.5}});
     d->metrics_since = t0;
     d->metrics_at = t0 + 20s;
-    nodes[0].data = d;
+    nodes[0].data = d.get();
     CHECK_FALSE(uw.weight(nodes[0], t0 + 5s));                          // blackout 10 s
     CHECK(*uw.weight(nodes[0], t0 + 20s) == Approx(100 / (0.5 + 0.1)));  // qps / (util + eps/qps)
     CHECK_FALSE(uw.weight(nodes[0], t0 + 20s + 3min));                   // expired
@@ -368,4 +377,23 @@ TEST_CASE("utilization-derived weights follow gRPC's formula, blackout and expir
     CHECK(hits["a"] == Approx(600).margin(2));
     CHECK(hits["b"] == Approx(200).margin(2));
     CHECK(hits["c"] == Approx(400).margin(2));
+}
+
+TEST_CASE("Maglev keeps 16-bit slots up to 65,535 candidates and 32-bit ones beyond", "[balancing]") {
+    maglev_picker m(maglev_options{.table_size = 131071});
+    auto small = m.build(make_nodes(65535), t0);
+    CHECK(small.wide.empty());
+    CHECK(small.memory_bytes() == 131071 * 2);
+    std::size_t top = 0;
+    for (std::size_t i = 0; i < small.size(); ++i) top = std::max(top, small.at(i));
+    CHECK(top == 65534);
+
+    auto big = make_nodes(65536);
+    auto t = m.build(big, t0);
+    CHECK(t.narrow.empty());
+    CHECK(t.memory_bytes() == 131071 * 4);
+    std::vector<char> seen(big.size(), 0);
+    for (std::size_t i = 0; i < t.size(); ++i) seen[t.at(i)] = 1;
+    CHECK(std::count(seen.begin(), seen.end(), 1) == 65536);  // every node owns a slot
+    CHECK(m.pick_hash(t, big, 12345) == t.at(12345 % 131071));
 }

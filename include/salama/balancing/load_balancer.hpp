@@ -159,8 +159,8 @@ public:
             i = picker_.pick(*pool->table, cands, r, pool_load{pool->state->in_flight.load(std::memory_order_relaxed)});
         else
             i = picker_.pick(*pool->table, cands, r);
-        const candidate_ref& c = pool->candidate_refs[i];
-        return pick_handle(*c.node, *c.counters, pool->state);
+        const node_entry& c = pool->candidates[i];
+        return pick_handle(*c.state, c.counters(), pool->state);
     }
 
     /// The seed's entry point: routes a request of `request_type` carrying `payload`.
@@ -268,8 +268,8 @@ private:
         next->built_at = now;
         std::map<std::string, std::shared_ptr<detail::pool_state>, std::less<>> live;
         std::vector<std::shared_ptr<node_state>> members;
+        registry_.owners(members, next->data);
         for (auto& pm : registry_.build(now)) {
-            for (const auto& e : pm.nodes) members.push_back(e.state);
             pool_snapshot<table_type> ps;
             ps.request_type = pm.request_type;
             ps.state = pool_state_for(pm.request_type);
@@ -285,10 +285,9 @@ private:
                 use_all = opts_.on_panic == panic_mode::use_all_nodes;
             const bool refuse = pm.healthy == 0 ? !use_all : (ps.panic && !use_all);
             if (!refuse) {
-                for (const auto& e : pm.nodes)
-                    if (use_all || e.healthy) ps.candidates.push_back(e);
-                ps.candidate_refs.reserve(ps.candidates.size());
-                for (const auto& e : ps.candidates) ps.candidate_refs.push_back({e.state.get(), &e.state->counters()});
+                ps.candidates.reserve(use_all ? total : pm.healthy);
+                for (std::size_t k = 0; k < total; ++k)
+                    if (use_all || pm.routable[k]) ps.candidates.push_back(pm.nodes[k]);
                 ps.table.emplace(picker_.build(std::span<const node_entry>(ps.candidates), now));
             }
             if (nodes_gauge_) {
@@ -318,13 +317,12 @@ private:
         if (publishes_) (void)publishes_->inc();
     }
 
-    // Runs after a publish, once no reader can still see the previous snapshot: a node
-    // that left the registry can get no new handle, so its in-flight count only falls, and
-    // at zero nothing refers to it through a handle any more.
+    // Runs after a publish with every node of the registry, once no reader can still see
+    // the previous snapshot: a node that left the registry can get no new handle, so its
+    // in-flight count only falls, and at zero nothing refers to it any more.
     void repin(std::vector<std::shared_ptr<node_state>> members) {
         auto by_address = [](const auto& a, const auto& b) { return a.get() < b.get(); };
         std::sort(members.begin(), members.end(), by_address);
-        members.erase(std::unique(members.begin(), members.end()), members.end());
         for (auto& old : shared_->pinned)
             if (old->counters().pending.load(std::memory_order_acquire) > 0 &&
                 !std::binary_search(members.begin(), members.end(), old, by_address))

@@ -34,11 +34,19 @@ struct maglev_options {
 /// turn per round in proportion to weight / max weight. A key goes to slot hash mod size.
 class maglev_picker {
 public:
-    /// The lookup table of candidate indices.
+    /// The lookup table of candidate indices: 16 bits per slot for up to 65,535 candidates
+    /// (128 KiB at the default size, which leaves more of the cache to the nodes), else 32.
     struct table {
-        std::vector<std::uint32_t> slots;
+        std::vector<std::uint16_t> narrow;  ///< used when there are at most 65,535 candidates
+        std::vector<std::uint32_t> wide;    ///< used otherwise
+        /// Number of slots.
+        std::size_t size() const noexcept { return narrow.empty() ? wide.size() : narrow.size(); }
+        /// The candidate index in slot `i`.
+        std::size_t at(std::size_t i) const noexcept { return narrow.empty() ? wide[i] : narrow[i]; }
         /// Bytes used by the table.
-        std::size_t memory_bytes() const noexcept { return slots.capacity() * sizeof(std::uint32_t); }
+        std::size_t memory_bytes() const noexcept {
+            return narrow.capacity() * sizeof(std::uint16_t) + wide.capacity() * sizeof(std::uint32_t);
+        }
     };
 
     /// Validates `opts` (throws config_error naming the field).
@@ -64,7 +72,7 @@ public:
             skip[i] = detail::hash_bytes(nodes[i].id(), opts_.seed ^ detail::golden64) % (m - 1) + 1;
             turn[i] = nodes[i].weight / top;
         }
-        table t{std::vector<std::uint32_t>(m, empty)};
+        std::vector<std::uint32_t> slots(m, empty);
         std::uint64_t filled = 0;
         while (filled < m) {
             for (std::size_t i = 0; i < n && filled < m; ++i) {
@@ -73,22 +81,28 @@ public:
                 credit[i] -= 1.0;
                 // Walk offset, offset + skip, offset + 2 skip, ... (mod m) to a free slot.
                 std::uint64_t c = pos[i];
-                while (t.slots[c] != empty) {
+                while (slots[c] != empty) {
                     c += skip[i];
                     if (c >= m) c -= m;
                 }
-                t.slots[c] = static_cast<std::uint32_t>(i);
+                slots[c] = static_cast<std::uint32_t>(i);
                 c += skip[i];
                 pos[i] = c >= m ? c - m : c;
                 ++filled;
             }
         }
+        table t;
+        if (n <= std::numeric_limits<std::uint16_t>::max())
+            t.narrow.assign(slots.begin(), slots.end());
+        else
+            t.wide = std::move(slots);
         return t;
     }
 
     /// The candidate index for key hash `h`.
     std::size_t pick_hash(const table& t, std::span<const node_entry>, std::uint64_t h) const noexcept {
-        return t.slots[static_cast<std::size_t>(h % t.slots.size())];
+        if (!t.narrow.empty()) return t.narrow[static_cast<std::size_t>(h % t.narrow.size())];
+        return t.wide[static_cast<std::size_t>(h % t.wide.size())];
     }
 
     /// Picks a candidate index for the request; lock-free, allocation-free.

@@ -13,8 +13,8 @@
 
 namespace salama::balancing {
 
-/// The parts of a node that change by replacement (metrics, metadata), shared between
-/// snapshots so that a rebuild copies pointers, not strings.
+/// The parts of a node that change by replacement (metrics, metadata): a change makes a
+/// new one, so snapshots built before it keep reading the old one.
 struct node_data {
     node_metrics metrics{};          ///< last reported metrics
     label_set metadata{};            ///< free labels
@@ -22,21 +22,26 @@ struct node_data {
     time_point metrics_at{};       ///< when metrics were last reported (gRPC expiry)
 };
 
-/// A node inside a snapshot: its live counters, its data and its effective weight.
+/// A node inside a snapshot, as pickers and scorers see it: 32 bytes of plain pointers and
+/// the effective weight, so that a pool of 10,000 candidates (320 KiB) and their counters
+/// stay in the cache. The pointers do not own: the balancer keeps what its snapshots point at
+/// alive while they exist (and a node while a handle refers to it); whoever builds entries
+/// by hand (tests, tools) keeps the nodes and their data alive as long as the entries.
 struct node_entry {
-    std::shared_ptr<node_state> state{};      ///< live counters (never null)
-    std::shared_ptr<const node_data> data{};  ///< metrics and metadata (never null)
+    node_state* state = nullptr;            ///< the node (never null)
     /// The node's hot counters in the balancer's dense store (set by the registry, so that
     /// scorers reach them without touching the node's object); null means `state`'s own.
-    const detail::node_counters* hot = nullptr;
+    detail::node_counters* hot = nullptr;
+    const node_data* data = nullptr;        ///< metrics and metadata (null: none reported)
     double weight = 1;                      ///< effective weight (slow start applied), > 0
-    double base_weight = 1;                 ///< configured weight
-    bool healthy = true;                    ///< healthy and not ejected when the snapshot was built
 
     /// The node's id.
     const std::string& id() const noexcept { return state->id(); }
-    /// The node's metrics.
-    const node_metrics& metrics() const noexcept { return data->metrics; }
+    /// The node's metrics (empty without data).
+    const node_metrics& metrics() const noexcept {
+        static const node_metrics none{};
+        return data ? data->metrics : none;
+    }
     /// Requests in flight on the node now.
     std::int64_t pending() const noexcept { return counters().pending.load(std::memory_order_relaxed); }
     /// The node's peak EWMA of latency in seconds, if any outcome was reported.
@@ -45,8 +50,8 @@ struct node_entry {
         if (std::isnan(v)) return std::nullopt;
         return v;
     }
-    /// The counters pickers and scorers read.
-    const detail::node_counters& counters() const noexcept { return hot ? *hot : state->counters(); }
+    /// The counters pickers and scorers read, and handles update.
+    detail::node_counters& counters() const noexcept { return hot ? *hot : state->counters(); }
 };
 
 }  // namespace salama::balancing

@@ -52,9 +52,9 @@ public:
     /// Reports the outcome at `now`: feeds the node's counters and peak EWMA, then every
     /// outcome observer. Ends the handle; a second call does nothing.
     void report(const outcome& o, time_point now) noexcept {
-        if (!node_) return;
         node_state* node = std::exchange(node_, nullptr);
         detail::node_counters* counters = std::exchange(counters_, nullptr);
+        if (node == nullptr || counters == nullptr) return;
         auto pool = std::move(pool_);
         node->record(o, now, pool->shared->ewma_tau);
         pool->in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -65,10 +65,13 @@ public:
 
     /// Ends the request without an outcome (it was never sent, or was cancelled).
     void abandon() noexcept {
-        if (!node_) return;
+        detail::node_counters* counters = std::exchange(counters_, nullptr);
+        // node_, counters_ and pool_ are set and cleared together; testing each keeps
+        // GCC's -Wstringop-overflow quiet about moved-from handles.
+        if (counters == nullptr || node_ == nullptr || pool_ == nullptr) return;
         pool_->in_flight.fetch_sub(1, std::memory_order_relaxed);
         node_ = nullptr;
-        end(*std::exchange(counters_, nullptr));
+        end(*counters);
         pool_.reset();
     }
 

@@ -37,10 +37,13 @@ struct node_status {
     node_metrics metrics{};
 };
 
-/// One pool as built for a snapshot: every member in id order, how many are routable.
+/// One pool as built for a snapshot: every member in id order, which are routable. The
+/// entries point into the registry: valid until it next changes, unless the caller keeps
+/// the nodes and their data alive (see node_registry::owners).
 struct pool_members {
     std::string request_type{};
-    std::vector<node_entry> nodes{};  ///< all members; `healthy` set per node
+    std::vector<node_entry> nodes{};  ///< all members
+    std::vector<bool> routable{};     ///< per member: healthy and not ejected
     std::size_t healthy = 0;        ///< members healthy and not ejected
 };
 
@@ -208,19 +211,31 @@ public:
         std::vector<pool_members> out{};
         const auto& by_node_id = nodes_.get<by_id>();
         for (const auto& m : members_.get<by_pool>()) {
-            if (out.empty() || out.back().request_type != m.request_type) out.push_back({m.request_type, {}, 0});
+            if (out.empty() || out.back().request_type != m.request_type) out.push_back({m.request_type, {}, {}, 0});
             const node_record& r = *by_node_id.find(m.node_id);
             node_entry e;
-            e.state = r.state;
+            e.state = r.state.get();
             e.hot = &r.state->counters();
-            e.data = r.data;
-            e.base_weight = r.weight;
+            e.data = r.data.get();
             e.weight = effective_weight(r, now);
-            e.healthy = routable(r, now);
-            out.back().healthy += e.healthy ? 1 : 0;
-            out.back().nodes.push_back(std::move(e));
+            const bool ok = routable(r, now);
+            out.back().healthy += ok ? 1 : 0;
+            out.back().routable.push_back(ok);
+            out.back().nodes.push_back(e);
         }
         return out;
+    }
+
+    /// Appends every node and its current data, so that entries built now stay valid
+    /// after the registry changes.
+    void owners(std::vector<std::shared_ptr<node_state>>& states,
+                std::vector<std::shared_ptr<const node_data>>& data) const {
+        states.reserve(states.size() + nodes_.size());
+        data.reserve(data.size() + nodes_.size());
+        for (const auto& r : nodes_) {
+            states.push_back(r.state);
+            data.push_back(r.data);
+        }
     }
 
     /// Why the last set_metrics() was refused.

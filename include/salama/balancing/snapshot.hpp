@@ -14,13 +14,6 @@
 
 namespace salama::balancing {
 
-/// A candidate as a pick needs it. The node stays alive while any snapshot or handle may
-/// refer to it (the balancer pins it; see load_balancer).
-struct candidate_ref {
-    node_state* node = nullptr;                ///< the node
-    detail::node_counters* counters = nullptr;  ///< its hot counters
-};
-
 /// One pool inside a snapshot.
 template <class Table>
 struct pool_snapshot {
@@ -28,9 +21,6 @@ struct pool_snapshot {
     std::shared_ptr<detail::pool_state> state{};  ///< live counters shared across snapshots
     std::vector<node_entry> nodes{};              ///< every member, id order
     std::vector<node_entry> candidates{};         ///< those routed to (healthy, or all in panic)
-    /// Per candidate, what a pick hands to its handle, packed: choosing candidate i reads
-    /// 16 bytes here and the node's counters in the dense store, never the wider entries.
-    std::vector<candidate_ref> candidate_refs{};
     std::size_t healthy = 0;                    ///< members healthy and not ejected
     bool panic = false;                         ///< below the panic threshold
     std::optional<Table> table{};                 ///< the picker's table over `candidates`
@@ -41,6 +31,8 @@ struct pool_snapshot {
 template <class Table>
 struct snapshot {
     std::vector<pool_snapshot<Table>> pools{};  ///< sorted by request type
+    /// Keeps the entries' metrics and metadata alive (the nodes are kept by the balancer).
+    std::vector<std::shared_ptr<const node_data>> data{};
     std::uint64_t version = 0;                ///< increases with every publish
     time_point built_at{};                    ///< the `now` it was built for
 

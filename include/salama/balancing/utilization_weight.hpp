@@ -44,8 +44,8 @@ public:
 
     /// The weight of `n` at `now`, if known.
     std::optional<double> weight(const node_entry& n, time_point now) const noexcept {
+        if (n.data == nullptr || n.data->metrics.empty()) return std::nullopt;
         const node_data& d = *n.data;
-        if (d.metrics.empty()) return std::nullopt;
         if (now - d.metrics_at >= opts_.expiration_period) return std::nullopt;
         if (opts_.blackout_period > duration::zero() && now - d.metrics_since < opts_.blackout_period)
             return std::nullopt;
