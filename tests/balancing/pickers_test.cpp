@@ -159,6 +159,44 @@ TEST_CASE("power of two choices prefers the less loaded", "[balancing]") {
     }
 }
 
+TEST_CASE("peak EWMA decays toward zero between outcomes, read with the request's now", "[balancing]") {
+    peak_ewma_scorer scorer;  // decay_tau 10 s
+    auto nodes = make_nodes(2);
+    nodes[0].state->begin();
+    nodes[0].state->finish({.latency = 1s}, t0, 10s);  // one slow outcome, then nothing
+    CHECK(scorer.estimate(nodes[0], t0) == Approx(1.0));
+    CHECK(scorer.estimate(nodes[0], t0 + 10s) == Approx(std::exp(-1.0)));
+    CHECK(scorer.estimate(nodes[0], t0 - 5s) == Approx(1.0));      // before the outcome: no decay
+    CHECK(scorer.estimate(nodes[0], time_point{}) == Approx(1.0));  // no `now`: no decay
+    CHECK(scorer.estimate(nodes[1], t0 + 10s) == Approx(0.03));     // no outcome: default RTT
+
+    // Node 1 keeps answering in 50 ms; node 0 is not tried again until its estimate has
+    // decayed below that: ln(1 / 0.05) * 10 s = 30 s later.
+    power_of_choices_picker<peak_ewma_scorer> p;
+    request r = any_request();
+    std::vector<int> chosen;
+    for (int sec : {1, 10, 20, 29, 31, 40}) {
+        const time_point now = t0 + std::chrono::seconds(sec);
+        nodes[1].state->begin();
+        nodes[1].state->finish({.latency = 50ms}, now, 10s);
+        r.now = now;
+        chosen.push_back(static_cast<int>(p.pick(p.build(nodes, now), nodes, r)));
+    }
+    CHECK(chosen == std::vector<int>{1, 1, 1, 1, 0, 0});
+
+    // The average itself: a smaller latency blends in with w = exp(-dt / tau); a larger one
+    // replaces it at once.
+    nodes[0].state->begin();
+    nodes[0].state->finish({.latency = 100ms}, t0 + 10s, 10s);
+    const double w = std::exp(-1.0);
+    CHECK(*nodes[0].peak_ewma_seconds() == Approx(1.0 * w + 0.1 * (1 - w)));
+    nodes[0].state->begin();
+    nodes[0].state->finish({.latency = 2s}, t0 + 11s, 10s);
+    CHECK(*nodes[0].peak_ewma_seconds() == Approx(2.0));
+    CHECK(nodes[0].peak_ewma_stamp() == t0 + 11s);
+    CHECK_THROWS_AS(peak_ewma_scorer(peak_ewma_options{.decay_tau = 0s}), config_error);
+}
+
 TEST_CASE("least request scorer follows Envoy's weight / (active + 1)^bias", "[balancing]") {
     auto nodes = make_nodes({2, 1});
     for (int i = 0; i < 3; ++i) nodes[0].state->begin();

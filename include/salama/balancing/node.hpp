@@ -148,11 +148,15 @@ public:
     std::uint64_t sequence() const noexcept { return sequence_; }
     /// Requests picked for this node whose outcome is not reported yet.
     std::int64_t pending() const noexcept { return hot_->pending.load(std::memory_order_relaxed); }
-    /// The peak EWMA of latency in seconds, if any outcome was reported.
+    /// The peak EWMA of latency in seconds as of the last outcome, if any was reported.
     std::optional<double> peak_ewma_seconds() const noexcept {
-        const double v = hot_->ewma.load(std::memory_order_relaxed);
+        const float v = hot_->ewma.load(std::memory_order_relaxed);
         if (std::isnan(v)) return std::nullopt;
         return v;
+    }
+    /// When the peak EWMA was last set.
+    time_point peak_ewma_stamp() const noexcept {
+        return time_point(duration(hot_->stamp.load(std::memory_order_relaxed)));
     }
     /// Outcomes reported as successes.
     std::uint64_t successes() const noexcept { return successes_.load(std::memory_order_relaxed); }
@@ -182,15 +186,17 @@ public:
         std::lock_guard lk(mu_);
         double cur = hot_->ewma.load(std::memory_order_relaxed);
         const bool first = std::isnan(cur);
+        const time_point stamp = peak_ewma_stamp();
         if (first || rtt > cur) {
             cur = rtt;
         } else {
-            const double dt = std::max(0.0, to_seconds(now - stamp_));
+            const double dt = std::max(0.0, to_seconds(now - stamp));
             const double w = std::exp(-dt / std::max(1e-9, to_seconds(tau)));
             cur = rtt * (1.0 - w) + cur * w;
         }
-        if (now > stamp_ || first) stamp_ = now;
-        hot_->ewma.store(cur, std::memory_order_relaxed);
+        // Outcomes may be reported out of order: the stamp only moves forward.
+        if (now > stamp || first) hot_->stamp.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+        hot_->ewma.store(static_cast<float>(cur), std::memory_order_relaxed);
     }
 
 private:
@@ -202,8 +208,7 @@ private:
     const std::string id_;
     const std::string address_;
     const std::uint64_t sequence_;
-    std::mutex mu_;  // serializes EWMA updates; readers load the atomic
-    time_point stamp_{};
+    std::mutex mu_;  // serializes EWMA updates; readers load the atomics
 };
 
 }  // namespace salama::balancing

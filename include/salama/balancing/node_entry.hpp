@@ -44,11 +44,15 @@ struct node_entry {
     }
     /// Requests in flight on the node now.
     std::int64_t pending() const noexcept { return counters().pending.load(std::memory_order_relaxed); }
-    /// The node's peak EWMA of latency in seconds, if any outcome was reported.
+    /// The node's peak EWMA of latency in seconds as of its last outcome, if any.
     std::optional<double> peak_ewma_seconds() const noexcept {
-        const double v = counters().ewma.load(std::memory_order_relaxed);
+        const float v = counters().ewma.load(std::memory_order_relaxed);
         if (std::isnan(v)) return std::nullopt;
         return v;
+    }
+    /// When the peak EWMA was last set.
+    time_point peak_ewma_stamp() const noexcept {
+        return time_point(duration(counters().stamp.load(std::memory_order_relaxed)));
     }
     /// The counters pickers and scorers read, and handles update.
     detail::node_counters& counters() const noexcept { return hot ? *hot : state->counters(); }

@@ -13,12 +13,17 @@
 
 namespace salama::balancing::detail {
 
-/// The live counters of one node that pickers and scorers read on every request.
+/// The live counters of one node that pickers and scorers read on every request, packed
+/// into 16 bytes (four to a cache line): 2^31 requests in flight on one node and seven
+/// significant digits of latency are more than enough.
 struct alignas(16) node_counters {
-    std::atomic<std::int64_t> pending{0};  ///< requests picked and not yet ended
-    std::atomic<double> ewma{std::numeric_limits<double>::quiet_NaN()};  ///< peak EWMA seconds, NaN before any outcome
+    std::atomic<std::int32_t> pending{0};  ///< requests picked and not yet ended
+    std::atomic<float> ewma{std::numeric_limits<float>::quiet_NaN()};  ///< peak EWMA seconds, NaN before any outcome
+    std::atomic<std::int64_t> stamp{0};  ///< when `ewma` was last set: time_point ticks since the clock's epoch
 };
 static_assert(sizeof(node_counters) == 16);
+static_assert(std::atomic<float>::is_always_lock_free && std::atomic<std::int32_t>::is_always_lock_free &&
+              std::atomic<std::int64_t>::is_always_lock_free);
 
 /// Hands out node_counters from chunks that never move, reusing released ones first so
 /// the live counters stay packed. Thread-safe; acquiring and releasing are rare (a node
@@ -50,7 +55,8 @@ public:
             c = &chunks_.back()[used_in_last_++];
         }
         c->pending.store(0, std::memory_order_relaxed);
-        c->ewma.store(std::numeric_limits<double>::quiet_NaN(), std::memory_order_relaxed);
+        c->ewma.store(std::numeric_limits<float>::quiet_NaN(), std::memory_order_relaxed);
+        c->stamp.store(0, std::memory_order_relaxed);
         ++live_;
         return c;
     }
