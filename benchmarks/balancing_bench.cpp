@@ -1,8 +1,10 @@
 // Nanoseconds per pick through load_balancer::pick (snapshot read, pick, handle with its
 // in-flight accounting) for every picker at 10 / 100 / 1,000 / 10,000 nodes on one and two
 // threads, against the seed's approach (score every node with the metric scorer) in the
-// same run; the same for the picker's decision alone; and Maglev and ring build time and bytes. After the run a table prints each
-// picker's growth from 10 to 10,000 nodes and its speed-up over the seed.
+// same run; P2C over peak EWMA once more with estimates set and `now` given, so that each
+// score pays the read-time decay; the picker's decision alone; and Maglev and ring build
+// time and bytes. After the run a table prints each picker's growth from 10 to 10,000
+// nodes and its speed-up over the seed.
 //
 // Suggested: balancing_bench --benchmark_min_time=0.1 --benchmark_repetitions=5
 //            --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
@@ -61,6 +63,41 @@ void bench_pick(benchmark::State& state, Picker proto) {
     request r;
     r.request_type = "infer";
     r.payload = "payload";
+    std::uint64_t k = static_cast<std::uint64_t>(state.thread_index()) << 40;
+    for (auto _ : state) {
+        r.hash = balancing::detail::mix64(++k);
+        auto h = lb->pick(r);
+        benchmark::DoNotOptimize(h);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+
+// P2C over peak EWMA as a service runs it: every node has reported an outcome and each
+// request carries `now`, so every score pays the estimate's decay since the last outcome.
+void bench_pick_decayed(benchmark::State& state) {
+    using picker = power_of_choices_picker<peak_ewma_scorer>;
+    static std::mutex mu;
+    static std::map<std::size_t, std::shared_ptr<load_balancer<picker>>> cache;
+    std::shared_ptr<load_balancer<picker>> lb;
+    {
+        std::lock_guard lk(mu);
+        auto& slot = cache[static_cast<std::size_t>(state.range(0))];
+        if (!slot) {
+            slot = make_balancer(static_cast<std::size_t>(state.range(0)), picker());
+            slot->with_snapshot([](const auto& snap) {
+                std::size_t i = 0;
+                for (const auto& e : snap.find("infer")->nodes) {
+                    e.state->begin();
+                    e.state->finish({.latency = std::chrono::microseconds(500 + 37 * (i++ % 100))}, t0, std::chrono::seconds(10));
+                }
+            });
+        }
+        lb = slot;
+    }
+    request r;
+    r.request_type = "infer";
+    r.payload = "payload";
+    r.now = t0 + std::chrono::seconds(2);
     std::uint64_t k = static_cast<std::uint64_t>(state.thread_index()) << 40;
     for (auto _ : state) {
         r.hash = balancing::detail::mix64(++k);
@@ -136,7 +173,7 @@ public:
     }
     void print_ratios(const std::string& kind) const {
         const std::vector<std::string> pickers{"seed_score_all", "round_robin", "weighted_round_robin", "random",
-                                               "p2c_least_request", "p2c_peak_ewma", "ring_hash", "maglev",
+                                               "p2c_least_request", "p2c_peak_ewma", "p2c_peak_ewma_decay", "ring_hash", "maglev",
                                                "jump_hash", "rendezvous", "bounded_maglev"};
         for (int threads : {1, 2}) {
             fmt::print("\n{}: ns per pick, {} thread(s); growth = 10,000 nodes / 10 nodes; speed-up = seed / picker at "
@@ -174,6 +211,7 @@ int main(int argc, char** argv) {
     SALAMA_PICKER_BENCH("random", random_picker);
     SALAMA_PICKER_BENCH("p2c_least_request", power_of_choices_picker<least_request_scorer>);
     SALAMA_PICKER_BENCH("p2c_peak_ewma", power_of_choices_picker<peak_ewma_scorer>);
+    benchmark::RegisterBenchmark("pick/p2c_peak_ewma_decay", bench_pick_decayed)->Apply(sizes);
     SALAMA_PICKER_BENCH("ring_hash", ring_hash_picker);
     SALAMA_PICKER_BENCH("maglev", maglev_picker);
     SALAMA_PICKER_BENCH("jump_hash", jump_hash_picker);
