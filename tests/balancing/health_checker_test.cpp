@@ -488,4 +488,6 @@ TEST_CASE("checker: cancelling run() ends it while a probe is still in flight") 
     ioc.run();
     CHECK(*done);
     CHECK(checker.targets()[0].last_result.empty());  // the abandoned round applied nothing
+    // Stopping is not a failed round: nothing counted or logged as an error.
+    CHECK(reg.counter("salama_health_check_errors_total", "").with({}).value() == 0);
 }

@@ -239,7 +239,9 @@ public:
             try {
                 co_await check_once();
             } catch (const boost::system::system_error& e) {
-                if (e.code() == asio::error::operation_aborted) {
+                // Cancelled while waiting on a timer or on the round's probes: stopping, not failing.
+                if (e.code() == asio::error::operation_aborted ||
+                    e.code() == asio::experimental::error::channel_cancelled) {
                     cancelled = true;
                 } else {
                     errors_.inc();
