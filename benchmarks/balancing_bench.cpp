@@ -15,6 +15,7 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,65 +47,65 @@ std::shared_ptr<load_balancer<Picker>> make_balancer(std::size_t n, Picker picke
     return lb;
 }
 
-// One balancer per (picker, size), shared by the threads of a run.
-template <class Picker>
-std::shared_ptr<load_balancer<Picker>> shared_balancer(std::size_t n, const Picker& proto) {
+// One balancer per (picker, tag, size), shared by the threads of a run; `prepare` runs
+// once on a new one.
+template <class Picker, class Tag = void>
+std::shared_ptr<load_balancer<Picker>> shared_balancer(
+    std::size_t n, const Picker& proto, const std::function<void(load_balancer<Picker>&)>& prepare = {}) {
     static std::mutex mu;
     static std::map<std::size_t, std::shared_ptr<load_balancer<Picker>>> cache;
     std::lock_guard lk(mu);
     auto& slot = cache[n];
-    if (!slot) slot = make_balancer(n, proto);
+    if (!slot) {
+        slot = make_balancer(n, proto);
+        if (prepare) prepare(*slot);
+    }
     return slot;
+}
+
+request infer_request() {
+    request r;
+    r.request_type = "infer";
+    r.payload = "payload";
+    return r;
+}
+
+// Picks through the balancer with a fresh key hash per request; each thread its own keys.
+template <class Picker>
+void pick_loop(benchmark::State& state, const load_balancer<Picker>& lb, request r) {
+    std::uint64_t k = static_cast<std::uint64_t>(state.thread_index()) << 40;
+    for (auto _ : state) {
+        r.hash = balancing::detail::mix64(++k);
+        auto h = lb.pick(r);
+        benchmark::DoNotOptimize(h);
+    }
+    state.SetItemsProcessed(state.iterations());
 }
 
 template <class Picker>
 void bench_pick(benchmark::State& state, Picker proto) {
-    auto lb = shared_balancer(static_cast<std::size_t>(state.range(0)), proto);
-    request r;
-    r.request_type = "infer";
-    r.payload = "payload";
-    std::uint64_t k = static_cast<std::uint64_t>(state.thread_index()) << 40;
-    for (auto _ : state) {
-        r.hash = balancing::detail::mix64(++k);
-        auto h = lb->pick(r);
-        benchmark::DoNotOptimize(h);
-    }
-    state.SetItemsProcessed(state.iterations());
+    pick_loop(state, *shared_balancer(static_cast<std::size_t>(state.range(0)), proto), infer_request());
 }
 
 // P2C over peak EWMA as a service runs it: every node has reported an outcome and each
 // request carries `now`, so every score pays the estimate's decay since the last outcome.
 void bench_pick_decayed(benchmark::State& state) {
     using picker = power_of_choices_picker<peak_ewma_scorer>;
-    static std::mutex mu;
-    static std::map<std::size_t, std::shared_ptr<load_balancer<picker>>> cache;
-    std::shared_ptr<load_balancer<picker>> lb;
-    {
-        std::lock_guard lk(mu);
-        auto& slot = cache[static_cast<std::size_t>(state.range(0))];
-        if (!slot) {
-            slot = make_balancer(static_cast<std::size_t>(state.range(0)), picker());
-            slot->with_snapshot([](const auto& snap) {
-                std::size_t i = 0;
-                for (const auto& e : snap.find("infer")->nodes) {
-                    e.state->begin();
-                    e.state->finish({.latency = std::chrono::microseconds(500 + 37 * (i++ % 100))}, t0, std::chrono::seconds(10));
-                }
-            });
-        }
-        lb = slot;
-    }
-    request r;
-    r.request_type = "infer";
-    r.payload = "payload";
+    struct decayed {};
+    auto lb = shared_balancer<picker, decayed>(static_cast<std::size_t>(state.range(0)), picker(),
+                                               [](load_balancer<picker>& b) {
+        b.with_snapshot([](const auto& snap) {
+            std::size_t i = 0;
+            for (const auto& e : snap.find("infer")->nodes) {
+                e.state->begin();
+                e.state->finish({.latency = std::chrono::microseconds(500 + 37 * (i++ % 100))}, t0,
+                                std::chrono::seconds(10));
+            }
+        });
+    });
+    request r = infer_request();
     r.now = t0 + std::chrono::seconds(2);
-    std::uint64_t k = static_cast<std::uint64_t>(state.thread_index()) << 40;
-    for (auto _ : state) {
-        r.hash = balancing::detail::mix64(++k);
-        auto h = lb->pick(r);
-        benchmark::DoNotOptimize(h);
-    }
-    state.SetItemsProcessed(state.iterations());
+    pick_loop(state, *lb, r);
 }
 
 // The picker's decision alone, on the current snapshot: no handle, no in-flight
@@ -112,9 +113,7 @@ void bench_pick_decayed(benchmark::State& state) {
 template <class Picker>
 void bench_decide(benchmark::State& state, Picker proto) {
     auto lb = shared_balancer(static_cast<std::size_t>(state.range(0)), proto);
-    request r;
-    r.request_type = "infer";
-    r.payload = "payload";
+    request r = infer_request();
     std::uint64_t k = static_cast<std::uint64_t>(state.thread_index()) << 40;
     lb->with_snapshot([&](const auto& snap) {
         const auto* pool = snap.find("infer");

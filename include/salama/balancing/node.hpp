@@ -149,15 +149,9 @@ public:
     /// Requests picked for this node whose outcome is not reported yet.
     std::int64_t pending() const noexcept { return hot_->pending.load(std::memory_order_relaxed); }
     /// The peak EWMA of latency in seconds as of the last outcome, if any was reported.
-    std::optional<double> peak_ewma_seconds() const noexcept {
-        const float v = hot_->ewma.load(std::memory_order_relaxed);
-        if (std::isnan(v)) return std::nullopt;
-        return v;
-    }
+    std::optional<double> peak_ewma_seconds() const noexcept { return hot_->ewma_seconds(); }
     /// When the peak EWMA was last set.
-    time_point peak_ewma_stamp() const noexcept {
-        return time_point(duration(hot_->stamp.load(std::memory_order_relaxed)));
-    }
+    time_point peak_ewma_stamp() const noexcept { return hot_->ewma_stamp(); }
     /// Outcomes reported as successes.
     std::uint64_t successes() const noexcept { return successes_.load(std::memory_order_relaxed); }
     /// Outcomes reported as failures.

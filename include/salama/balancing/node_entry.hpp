@@ -5,7 +5,6 @@
 #include "salama/core/metric.hpp"
 
 #include <atomic>
-#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -45,15 +44,9 @@ struct node_entry {
     /// Requests in flight on the node now.
     std::int64_t pending() const noexcept { return counters().pending.load(std::memory_order_relaxed); }
     /// The node's peak EWMA of latency in seconds as of its last outcome, if any.
-    std::optional<double> peak_ewma_seconds() const noexcept {
-        const float v = counters().ewma.load(std::memory_order_relaxed);
-        if (std::isnan(v)) return std::nullopt;
-        return v;
-    }
+    std::optional<double> peak_ewma_seconds() const noexcept { return counters().ewma_seconds(); }
     /// When the peak EWMA was last set.
-    time_point peak_ewma_stamp() const noexcept {
-        return time_point(duration(counters().stamp.load(std::memory_order_relaxed)));
-    }
+    time_point peak_ewma_stamp() const noexcept { return counters().ewma_stamp(); }
     /// The counters pickers and scorers read, and handles update.
     detail::node_counters& counters() const noexcept { return hot ? *hot : state->counters(); }
 };

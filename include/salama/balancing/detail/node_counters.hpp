@@ -3,12 +3,16 @@
 // touches lines that stay in the cache instead of one scattered node object per request.
 #pragma once
 
+#include "salama/core/clock.hpp"
+
 #include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace salama::balancing::detail {
@@ -20,6 +24,15 @@ struct alignas(16) node_counters {
     std::atomic<std::int32_t> pending{0};  ///< requests picked and not yet ended
     std::atomic<float> ewma{std::numeric_limits<float>::quiet_NaN()};  ///< peak EWMA seconds, NaN before any outcome
     std::atomic<std::int64_t> stamp{0};  ///< when `ewma` was last set: time_point ticks since the clock's epoch
+
+    /// The peak EWMA in seconds as of the last outcome, if any.
+    std::optional<double> ewma_seconds() const noexcept {
+        const float v = ewma.load(std::memory_order_relaxed);
+        if (std::isnan(v)) return std::nullopt;
+        return v;
+    }
+    /// When the peak EWMA was last set.
+    time_point ewma_stamp() const noexcept { return time_point(duration(stamp.load(std::memory_order_relaxed))); }
 };
 static_assert(sizeof(node_counters) == 16);
 static_assert(std::atomic<float>::is_always_lock_free && std::atomic<std::int32_t>::is_always_lock_free &&
@@ -72,11 +85,6 @@ public:
     std::size_t live() const {
         std::lock_guard lk(mu_);
         return live_;
-    }
-    /// Bytes held by the chunks.
-    std::size_t memory_bytes() const {
-        std::lock_guard lk(mu_);
-        return chunks_.size() * chunk_size * sizeof(node_counters);
     }
 
 private:
