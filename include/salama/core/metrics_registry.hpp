@@ -139,14 +139,21 @@ inline void escape_into(std::string& out, std::string_view s, bool quote) {
 
 }  // namespace detail
 
+/// The label every salama series carries: the name of the component instance that wrote it.
+inline constexpr std::string_view instance_label = "name";
+/// The value a family's labels take once it holds its maximum number of series.
+inline constexpr std::string_view overflow_label_value = "overflow";
+/// Series per family before new label tuples share the overflow series.
+inline constexpr std::size_t default_max_series = 2000;
+
 /// A named metric with a fixed list of label names; one child per label-value tuple.
 template <class Metric>
 class family {
 public:
     family(std::string name, std::string help, std::vector<std::string> label_names,
-           std::vector<double> bounds = {})
+           std::vector<double> bounds = {}, std::size_t max_series = default_max_series)
         : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)),
-          bounds_(std::move(bounds)) {}
+          bounds_(std::move(bounds)), max_series_(max_series == 0 ? 1 : max_series) {}
 
     /// The child for these label values (created on first use). The reference stays
     /// valid as long as the registry. Throws config_error if the number of values is
@@ -155,7 +162,9 @@ public:
         return with(std::vector<std::string>(values.begin(), values.end()));
     }
 
-    /// As above, from a vector.
+    /// As above, from a vector. Past `max_series()` children, a new tuple gets the family's
+    /// overflow child instead: every label value is `overflow_label_value`, except `name`
+    /// (the component instance), which is kept.
     Metric& with(std::vector<std::string> values) {
         if (values.size() != label_names_.size())
             throw config_error(field_error{
@@ -163,9 +172,56 @@ public:
                 fmt::format("expected {} label values, got {}", label_names_.size(), values.size())});
         std::lock_guard lk(mu_);
         auto it = children_.find(values);
-        if (it == children_.end()) it = children_.emplace(std::move(values), make()).first;
+        if (it != children_.end()) return *it->second;
+        if (children_.size() >= max_series_) {
+            for (std::size_t i = 0; i < values.size(); ++i)
+                if (label_names_[i] != instance_label) values[i] = overflow_label_value;
+            it = children_.find(values);
+            if (it != children_.end()) return *it->second;
+        }
+        it = children_.emplace(std::move(values), make()).first;
         return *it->second;
     }
+
+    /// Removes the child with exactly these label values (a node or target that went away).
+    /// References to it must no longer be used. Returns true if there was one.
+    bool remove(const std::vector<std::string>& values) {
+        std::lock_guard lk(mu_);
+        return children_.erase(values) != 0;
+    }
+
+    /// Removes every child whose label `label` has the value `value`; returns how many.
+    /// References to them must no longer be used.
+    std::size_t remove_matching(std::string_view label, std::string_view value) {
+        const auto pos = std::find(label_names_.begin(), label_names_.end(), label);
+        if (pos == label_names_.end()) return 0;
+        const auto i = static_cast<std::size_t>(pos - label_names_.begin());
+        std::lock_guard lk(mu_);
+        return std::erase_if(children_, [&](const auto& kv) { return kv.first[i] == value; });
+    }
+
+    /// Removes every child whose labels `a` and `b` have the values `va` and `vb` (one node of
+    /// one component instance); returns how many.
+    std::size_t remove_matching(std::string_view a, std::string_view va, std::string_view b,
+                                std::string_view vb) {
+        const auto pa = std::find(label_names_.begin(), label_names_.end(), a);
+        const auto pb = std::find(label_names_.begin(), label_names_.end(), b);
+        if (pa == label_names_.end() || pb == label_names_.end()) return 0;
+        const auto ia = static_cast<std::size_t>(pa - label_names_.begin());
+        const auto ib = static_cast<std::size_t>(pb - label_names_.begin());
+        std::lock_guard lk(mu_);
+        return std::erase_if(children_,
+                             [&](const auto& kv) { return kv.first[ia] == va && kv.first[ib] == vb; });
+    }
+
+    /// How many children the family holds now.
+    std::size_t size() const {
+        std::lock_guard lk(mu_);
+        return children_.size();
+    }
+
+    /// The most children the family creates before new tuples share the overflow child.
+    std::size_t max_series() const noexcept { return max_series_; }
 
     /// The metric name.
     const std::string& name() const noexcept { return name_; }
@@ -193,6 +249,7 @@ private:
     std::string help_;
     std::vector<std::string> label_names_;
     std::vector<double> bounds_;
+    std::size_t max_series_;
     mutable std::mutex mu_;
     std::map<std::vector<std::string>, std::unique_ptr<Metric>> children_;
 };
@@ -206,6 +263,12 @@ using histogram_family = family<histogram>;
 /// returns the same family. Thread-safe.
 class metrics_registry {
 public:
+    /// A registry whose families hold at most `max_series_per_family` series each (past
+    /// that, new label tuples share one overflow series: a label from outside, such as a
+    /// node id, cannot grow memory without bound).
+    explicit metrics_registry(std::size_t max_series_per_family = default_max_series)
+        : max_series_(max_series_per_family == 0 ? 1 : max_series_per_family) {}
+
     /// Registers (or finds) a counter family. Throws config_error on an invalid name,
     /// an invalid or duplicate label name, or a name already used by another kind.
     counter_family& counter(std::string_view name, std::string_view help,
@@ -289,7 +352,7 @@ private:
             return **existing;
         }
         auto fam = std::make_unique<family<Metric>>(std::string(name), std::string(help),
-                                                    label_names, std::move(bounds));
+                                                    label_names, std::move(bounds), max_series_);
         auto& ref = *fam;
         families_.emplace(std::string(name),
                           entry{kind, std::string(help), std::move(label_names), std::move(fam)});
@@ -344,6 +407,7 @@ private:
         });
     }
 
+    std::size_t max_series_;
     mutable std::mutex mu_;
     std::map<std::string, entry, std::less<>> families_;
 };
