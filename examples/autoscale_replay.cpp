@@ -117,20 +117,18 @@ struct row {
     bool applied = false;
 };
 
-using replay_scaler = sc::autoscaler<frame_source, salama::memory_actuator, sc::dynamic_recommender,
-                                     sc::clock_ref<salama::manual_clock>, sc::clock_ref<sc::manual_wall_clock>>;
+using replay_scaler = sc::autoscaler<frame_source, salama::memory_actuator, sc::dynamic_recommender>;
 
 // Runs the autoscaler over every frame, one step per trace timestamp.
 std::vector<row> replay(const sc::trace& t, const sc::dynamic_recommender& rec, std::int64_t initial, bool keep_rows) {
     boost::asio::io_context io;
     salama::manual_clock clock(t.frames.front().metrics.taken_at());
-    sc::manual_wall_clock wall(t.frames.front().wall);
+    clock.set_wall(t.frames.front().wall);
     salama::memory_actuator act(initial);
     salama::metrics_registry registry;
     frame_source src{&t.frames, 0};
     replay_scaler scaler(io.get_executor(), src, sc::actuator_set<salama::memory_actuator>(act), {rec},
-                         {.name = "replay", .target = "replay", .period = 15s}, registry, salama::logger{},
-                         sc::clock_ref(clock), sc::clock_ref(wall));
+                         {.target = "replay", .period = 15s}, {.registry = &registry, .name = "replay"}, clock);
     std::vector<row> rows;
     if (keep_rows) rows.reserve(t.frames.size());
     const sc::metric_query load_q{.name = "in_flight", .match = {}, .aggregate = sc::aggregation::sum,
@@ -142,7 +140,7 @@ std::vector<row> replay(const sc::trace& t, const sc::dynamic_recommender& rec, 
         [&]() -> salama::awaitable<void> {
             for (std::size_t i = 0; i < t.frames.size(); ++i) {
                 clock.set(t.frames[i].metrics.taken_at());
-                wall.set(t.frames[i].wall);
+                clock.set_wall(t.frames[i].wall);
                 src.index = i;
                 auto rep = co_await scaler.step();
                 if (!keep_rows || rep.targets.empty()) continue;

@@ -134,10 +134,8 @@ int main(int argc, char** argv) {
     salama::memory_source source;
     salama::memory_actuator pool(2);
     boost::asio::io_context io;
-    sc::autoscaler<salama::memory_source, salama::memory_actuator, recommender, sc::clock_ref<salama::manual_clock>>
-        scaler(io.get_executor(), source, sc::actuator_set<salama::memory_actuator>(pool), {rec},
-               {.name = "items", .target = "pool/items", .period = scale_period}, registry, log,
-               sc::clock_ref<salama::manual_clock>(clock));
+    sc::autoscaler scaler(io.get_executor(), source, pool, rec, {.target = "pool/items", .period = scale_period},
+                          {.registry = &registry, .log = log, .name = "items"}, clock);
     std::vector<std::string> decisions;
     scaler.on_step([&](const sc::step_report& r) {
         for (const auto& t : r.targets)

@@ -24,8 +24,7 @@ using namespace std::chrono_literals;
 namespace {
 
 using rules_recommender = recommender<step_scaling>;
-using test_scaler = autoscaler<memory_source, memory_actuator, rules_recommender, clock_ref<manual_clock>,
-                               manual_wall_clock>;
+using test_scaler = autoscaler<memory_source, memory_actuator, rules_recommender>;
 
 rules_recommender cpu_rules(std::int64_t max = 10, duration cooldown = 60s, std::string resource = "cpu",
                             std::int64_t up = 1) {
@@ -56,11 +55,11 @@ step_report run_step(boost::asio::io_context& io, Scaler& a) {
 // The label names the autoscaler registers its counters with.
 double count(metrics_registry& reg, std::string_view family, std::initializer_list<std::string_view> labels) {
     static const std::map<std::string_view, std::vector<std::string>> names{
-        {"salama_autoscaler_steps_total", {"autoscaler"}},
-        {"salama_autoscaler_errors_total", {"autoscaler", "stage"}},
-        {"salama_autoscaler_decisions_total", {"autoscaler", "resource", "direction"}},
-        {"salama_autoscaler_scale_actions_total", {"autoscaler", "resource", "direction", "outcome"}},
-        {"salama_autoscaler_fallbacks_total", {"autoscaler", "resource"}},
+        {"salama_autoscaler_steps_total", {"name"}},
+        {"salama_autoscaler_errors_total", {"name", "stage"}},
+        {"salama_autoscaler_decisions_total", {"name", "resource", "direction"}},
+        {"salama_autoscaler_scale_actions_total", {"name", "resource", "direction", "outcome"}},
+        {"salama_autoscaler_fallbacks_total", {"name", "resource"}},
     };
     return reg.counter(family, "", names.at(family)).with(labels).value();
 }
@@ -79,8 +78,7 @@ struct fixture {
 TEST_CASE("a step reads, decides, applies, logs and counts", "[scaling][autoscaler]") {
     fixture fx;
     test_scaler a(fx.io.get_executor(), fx.source, actuator_set<memory_actuator>(fx.act), {cpu_rules()},
-                  {.name = "web", .target = "deployment/web", .period = 30s}, fx.reg, logger(fx.sink),
-                  clock_ref(fx.clock), manual_wall_clock{});
+                  {.target = "deployment/web", .period = 30s}, {.registry = &fx.reg, .log = logger(fx.sink), .name = "web"}, fx.clock);
     fx.source.set(load({{"cpu_utilization", 92}}, fx.clock.now()));
     auto rep = run_step(fx.io, a);
     REQUIRE(rep.source_ok);
@@ -110,15 +108,14 @@ TEST_CASE("a step reads, decides, applies, logs and counts", "[scaling][autoscal
     rep = run_step(fx.io, a);
     CHECK(rep.targets[0].result.desired == 4);
     CHECK(*fx.act.current_size_now() == 4);
-    CHECK(fx.reg.render().find("salama_autoscaler_desired_replicas{autoscaler=\"web\",resource=\"cpu\"} 4") !=
+    CHECK(fx.reg.render().find("salama_autoscaler_desired_replicas{name=\"web\",resource=\"cpu\"} 4") !=
           std::string::npos);
 }
 
 TEST_CASE("a failing metric source is logged, counted and survived", "[scaling][autoscaler][fallback]") {
     fixture fx;
     test_scaler a(fx.io.get_executor(), fx.source, actuator_set<memory_actuator>(fx.act), {cpu_rules()},
-                  {.name = "web", .target = "deployment/web", .period = 30s}, fx.reg, logger(fx.sink),
-                  clock_ref(fx.clock), manual_wall_clock{});
+                  {.target = "deployment/web", .period = 30s}, {.registry = &fx.reg, .log = logger(fx.sink), .name = "web"}, fx.clock);
     fx.source.set(load({{"cpu_utilization", 92}}, fx.clock.now()));
     fx.source.fail_next(make_error_code(errc::connection_failed), 2);
     auto rep = run_step(fx.io, a);
@@ -158,7 +155,7 @@ TEST_CASE("a source that throws is survived too", "[scaling][autoscaler]") {
     auto sink = std::make_shared<memory_sink>();
     autoscaler<throwing_source, memory_actuator, rules_recommender> a(
         io.get_executor(), src, actuator_set<memory_actuator>(act), {cpu_rules()},
-        {.name = "t", .target = "x", .period = 30s}, reg, logger(sink));
+        {.target = "x", .period = 30s}, {.registry = &reg, .log = logger(sink), .name = "t"});
     auto rep = run_step(io, a);
     CHECK_FALSE(rep.source_ok);
     CHECK(sink->contains("sensor on fire"));
@@ -171,8 +168,7 @@ TEST_CASE("a failing actuator is retried on the next tick, never past max", "[sc
     fixture fx;
     fx.act.set_size(8);
     test_scaler a(fx.io.get_executor(), fx.source, actuator_set<memory_actuator>(fx.act),
-                  {cpu_rules(10, 300s, "cpu", 5)}, {.name = "web", .target = "deployment/web", .period = 30s},
-                  fx.reg, logger(fx.sink), clock_ref(fx.clock), manual_wall_clock{});
+                  {cpu_rules(10, 300s, "cpu", 5)}, {.target = "deployment/web", .period = 30s}, {.registry = &fx.reg, .log = logger(fx.sink), .name = "web"}, fx.clock);
     fx.source.set(load({{"cpu_utilization", 95}}, fx.clock.now()));
     fx.act.fail_next(make_error_code(errc::actuator_failed), 1);
     auto rep = run_step(fx.io, a);
@@ -203,7 +199,7 @@ TEST_CASE("a failing actuator is retried on the next tick, never past max", "[sc
         metrics_registry reg;
         autoscaler<memory_source, broken_size, rules_recommender> b(
             io.get_executor(), fx.source, actuator_set<broken_size>(act), {cpu_rules()},
-            {.name = "b", .target = "x", .period = 30s}, reg);
+            {.target = "x", .period = 30s}, {.registry = &reg, .name = "b"});
         auto r2 = run_step(io, b);
         REQUIRE(r2.targets.size() == 1);
         CHECK(r2.targets[0].error == make_error_code(errc::timeout));
@@ -218,8 +214,7 @@ TEST_CASE("one actuator per resource type", "[scaling][autoscaler]") {
     actuator_set<memory_actuator> acts;
     acts.add("cpu", fx.act).add("gpu", gpu);
     test_scaler a(fx.io.get_executor(), fx.source, acts, {cpu_rules(10, 60s, "cpu"), cpu_rules(4, 60s, "gpu")},
-                  {.name = "ml", .target = "pool/ml", .period = 30s}, fx.reg, logger(fx.sink), clock_ref(fx.clock),
-                  manual_wall_clock{});
+                  {.target = "pool/ml", .period = 30s}, {.registry = &fx.reg, .log = logger(fx.sink), .name = "ml"}, fx.clock);
     fx.source.set(load({{"cpu_utilization", 10}, {"gpu_utilization", 99}}, fx.clock.now()));
     auto rep = run_step(fx.io, a);
     REQUIRE(rep.targets.size() == 2);
@@ -234,20 +229,17 @@ TEST_CASE("one actuator per resource type", "[scaling][autoscaler]") {
         only_cpu.add("cpu", fx.act);
         try {
             test_scaler b(fx.io.get_executor(), fx.source, only_cpu, {cpu_rules(10, 60s, "gpu")},
-                          {.name = "x", .target = "x", .period = 30s}, fx.reg, {}, clock_ref(fx.clock),
-                          manual_wall_clock{});
+                          {.target = "x", .period = 30s}, {.registry = &fx.reg, .name = "x"}, fx.clock);
             FAIL("no error");
         } catch (const config_error& e) {
             CHECK(e.field() == "autoscaler.targets[0].resource");
             CHECK(std::string(e.what()).find("no actuator for resource type 'gpu'") != std::string::npos);
         }
         CHECK_THROWS_AS(test_scaler(fx.io.get_executor(), fx.source, acts, {cpu_rules(), cpu_rules()},
-                                    {.name = "x", .target = "x", .period = 30s}, fx.reg, {}, clock_ref(fx.clock),
-                                    manual_wall_clock{}),
+                                    {.target = "x", .period = 30s}, {.registry = &fx.reg, .name = "x"}, fx.clock),
                         config_error);
         CHECK_THROWS_AS(test_scaler(fx.io.get_executor(), fx.source, acts, {cpu_rules()},
-                                    {.name = "x", .target = "x", .period = -1s}, fx.reg, {}, clock_ref(fx.clock),
-                                    manual_wall_clock{}),
+                                    {.target = "x", .period = -1s}, {.registry = &fx.reg, .name = "x"}, fx.clock),
                         config_error);
     }
 }
@@ -256,17 +248,17 @@ TEST_CASE("the wall clock reaches scheduled minimums through the shell", "[scali
     using namespace std::chrono;
     using sched_rec = recommender<step_scaling, schedule_floor>;
     fixture fx;
-    manual_wall_clock wall(sys_seconds{sys_days{year{2024} / January / 1} + 7h});
+    fx.clock.set_wall(sys_seconds{sys_days{year{2024} / January / 1} + 7h});
     sched_rec rec({.resource = "cpu", .min_replicas = 1, .max_replicas = 10, .fallback = {}},
                   std::get<0>(cpu_rules().policies()),
                   schedule_floor({.windows = {{.name = "day", .start = 8h, .end = 20h, .min_replicas = 6}},
                                   .utc_offset = 0s}));
-    autoscaler<memory_source, memory_actuator, sched_rec, clock_ref<manual_clock>, clock_ref<manual_wall_clock>> a(
-        fx.io.get_executor(), fx.source, actuator_set<memory_actuator>(fx.act), {rec},
-        {.name = "s", .target = "x", .period = 30s}, fx.reg, {}, clock_ref(fx.clock), clock_ref(wall));
+    // One template argument at most: the types are deduced.
+    autoscaler a(fx.io.get_executor(), fx.source, fx.act, rec, {.target = "x", .period = 30s},
+                 {.registry = &fx.reg, .name = "s"}, fx.clock);
     fx.source.set(load({{"cpu_utilization", 50}}, fx.clock.now()));
     CHECK_FALSE(run_step(fx.io, a).targets[0].result.changes());
-    wall.set(wall.now() + 1h);
+    fx.clock.set_wall(fx.clock.wall_now() + 1h);
     auto rep = run_step(fx.io, a);
     CHECK(rep.targets[0].result.desired == 6);
     CHECK(rep.targets[0].result.why.limited_by == "schedule");
@@ -278,11 +270,10 @@ TEST_CASE("the loop runs until stopped or cancelled", "[scaling][autoscaler][loo
     fx.source.set(load({{"cpu_utilization", 50}}, fx.clock.now()));
     SECTION("start and stop") {
         test_scaler a(fx.io.get_executor(), fx.source, actuator_set<memory_actuator>(fx.act), {cpu_rules()},
-                      {.name = "loop", .target = "x", .period = 1ms}, fx.reg, logger(fx.sink), clock_ref(fx.clock),
-                      manual_wall_clock{});
+                      {.target = "x", .period = 1ms}, {.registry = &fx.reg, .log = logger(fx.sink), .name = "loop"}, fx.clock);
         int steps = 0;
         a.on_step([&](const step_report&) {
-            if (++steps == 3) a.stop();
+            if (++steps >= 3) a.stop();
         });
         a.start();
         CHECK(a.running());
@@ -292,12 +283,15 @@ TEST_CASE("the loop runs until stopped or cancelled", "[scaling][autoscaler][loo
         CHECK(fx.source.reads() == 3);
         CHECK(count(fx.reg, "salama_autoscaler_steps_total", {"loop"}) == 3);
         CHECK(fx.sink->contains("autoscaler loop: stopped"));
+        CHECK(a.start());  // a stopped autoscaler starts again
+        fx.io.restart();
+        fx.io.run();
+        CHECK(steps == 4);
     }
     SECTION("a step that fails does not end the loop") {
         fx.source.fail_next(make_error_code(errc::source_failed), 2);
         test_scaler a(fx.io.get_executor(), fx.source, actuator_set<memory_actuator>(fx.act), {cpu_rules()},
-                      {.name = "loop", .target = "x", .period = 1ms}, fx.reg, {}, clock_ref(fx.clock),
-                      manual_wall_clock{});
+                      {.target = "x", .period = 1ms}, {.registry = &fx.reg, .name = "loop"}, fx.clock);
         int ok = 0;
         a.on_step([&](const step_report& r) {
             if (r.source_ok && ++ok == 2) a.stop();
@@ -308,8 +302,7 @@ TEST_CASE("the loop runs until stopped or cancelled", "[scaling][autoscaler][loo
     }
     SECTION("cancelling the awaiting coroutine ends run()") {
         test_scaler a(fx.io.get_executor(), fx.source, actuator_set<memory_actuator>(fx.act), {cpu_rules()},
-                      {.name = "loop", .target = "x", .period = 1h}, fx.reg, {}, clock_ref(fx.clock),
-                      manual_wall_clock{});
+                      {.target = "x", .period = 1h}, {.registry = &fx.reg, .name = "loop"}, fx.clock);
         boost::asio::cancellation_signal sig;
         bool done = false;
         boost::asio::co_spawn(fx.io, a.run(),
@@ -334,7 +327,7 @@ TEST_CASE("stop() from another thread while the loop runs and the metrics change
     rules_recommender rec = cpu_rules(50, 0s);
     autoscaler<memory_source, memory_actuator, rules_recommender> a(
         io.get_executor(), source, actuator_set<memory_actuator>(act), {rec},
-        {.name = "mt", .target = "x", .period = 1ms}, reg);
+        {.target = "x", .period = 1ms}, {.registry = &reg, .name = "mt"});
     std::atomic<int> steps{0};
     a.on_step([&](const step_report&) { steps.fetch_add(1); });
     a.start();
@@ -353,4 +346,158 @@ TEST_CASE("stop() from another thread while the loop runs and the metrics change
     const auto size = *act.current_size_now();
     CHECK(size >= 1);
     CHECK(size <= 50);
+}
+
+namespace {
+
+// A source that never answers: its read waits on a timer an hour long. With `cancellable`
+// false it also ignores cancellation (an empty slot), as a stuck client library would.
+struct hanging_source {
+    bool cancellable = true;
+    int reads = 0;
+    awaitable<result<snapshot>> read() {
+        ++reads;
+        boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 1h);
+        if (cancellable)
+            co_await t.async_wait(boost::asio::use_awaitable);
+        else
+            co_await t.async_wait(boost::asio::bind_cancellation_slot(boost::asio::cancellation_slot(),
+                                                                       boost::asio::use_awaitable));
+        co_return snapshot{};
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a source that hangs times out, is counted, and the loop goes on", "[scaling][autoscaler][loop]") {
+    boost::asio::io_context io;
+    memory_actuator act(2);
+    metrics_registry reg;
+    auto sink = std::make_shared<memory_sink>();
+    hanging_source src{.cancellable = GENERATE(true, false)};
+    // The deadline is real time, but nothing here depends on how long it takes: the source
+    // never answers, so every read ends in a timeout.
+    autoscaler a(io.get_executor(), src, act, cpu_rules(), {.target = "x", .period = 1ms, .call_timeout = 1ms},
+                 {.registry = &reg, .log = logger(sink), .name = "hang"});
+    std::vector<step_report> reports;
+    a.on_step([&](const step_report& r) {
+        reports.push_back(r);
+        if (reports.size() == 3) {
+            a.stop();
+            io.stop();  // an abandoned read that ignores cancellation still holds its hour-long timer
+        }
+    });
+    a.start();
+    io.run();
+    REQUIRE(reports.size() == 3);
+    for (const auto& r : reports) {
+        CHECK_FALSE(r.source_ok);
+        CHECK(r.source_error == errc::timeout);
+        CHECK(r.source_error == condition::timeout);
+    }
+    CHECK(src.reads == 3);
+    CHECK(count(reg, "salama_autoscaler_errors_total", {"hang", "source"}) == 3);
+    CHECK(sink->contains("no answer within the deadline"));
+}
+
+TEST_CASE("an operation_aborted from user code and a throwing on_step do not stop the loop",
+          "[scaling][autoscaler][loop]") {
+    struct aborting_source {
+        int reads = 0;
+        awaitable<result<snapshot>> read() {
+            ++reads;
+            // The source's own timer was cancelled for its own reasons: not our stop.
+            if (reads % 2 == 1) throw boost::system::system_error(boost::asio::error::operation_aborted);
+            co_return snapshot{};
+        }
+    };
+    boost::asio::io_context io;
+    aborting_source src;
+    memory_actuator act(2);
+    metrics_registry reg;
+    autoscaler a(io.get_executor(), src, act, cpu_rules(), {.target = "x", .period = 1ms},
+                 {.registry = &reg, .name = "ab"});
+    int steps = 0;
+    a.on_step([&](const step_report&) {
+        if (++steps == 4) a.stop();
+        throw std::runtime_error("callback bug");
+    });
+    a.start();
+    io.run();
+    CHECK(steps == 4);
+    CHECK(src.reads == 4);
+    CHECK(count(reg, "salama_autoscaler_errors_total", {"ab", "source"}) == 2);
+    CHECK(count(reg, "salama_autoscaler_errors_total", {"ab", "on_step"}) == 4);
+}
+
+TEST_CASE("destroying an autoscaler while its loop runs, or right after stop(), is safe",
+          "[scaling][autoscaler][loop]") {
+    // Under AddressSanitizer a loop frame that kept a pointer to the destroyed autoscaler
+    // (the old `this` capture) is a heap-use-after-free here.
+    boost::asio::io_context io;
+    memory_source source;
+    memory_actuator act(2);
+    metrics_registry reg;
+    source.set(load({{"cpu_utilization", 50}}, time_point{24h}));
+    SECTION("while waiting between steps") {
+        auto a = std::make_unique<test_scaler>(io.get_executor(), source, actuator_set<memory_actuator>(act),
+                                               std::vector{cpu_rules()}, autoscaler_options{.period = 1h},
+                                               telemetry{.registry = &reg, .name = "d1"});
+        a->start();
+        io.poll();  // the first step ran; the loop waits an hour
+        CHECK(source.reads() == 1);
+        a.reset();
+        io.run();  // the loop ends at its next resumption, touching nothing freed
+        CHECK(source.reads() == 1);
+    }
+    SECTION("right after stop(), before the stop was processed") {
+        auto a = std::make_unique<test_scaler>(io.get_executor(), source, actuator_set<memory_actuator>(act),
+                                               std::vector{cpu_rules()}, autoscaler_options{.period = 1h},
+                                               telemetry{.registry = &reg, .name = "d2"});
+        a->start();
+        io.poll();
+        a->stop();
+        a.reset();
+        io.run();
+        CHECK(source.reads() == 1);
+    }
+    SECTION("before the loop ever ran") {
+        auto a = std::make_unique<test_scaler>(io.get_executor(), source, actuator_set<memory_actuator>(act),
+                                               std::vector{cpu_rules()}, autoscaler_options{.period = 1h},
+                                               telemetry{.registry = &reg, .name = "d3"});
+        a->start();
+        a.reset();
+        io.run();
+        CHECK(source.reads() == 0);
+    }
+}
+
+TEST_CASE("stop() and destruction from another thread on a two-thread io_context",
+          "[scaling][autoscaler][tsan]") {
+    // Under ThreadSanitizer the old plain `running_`/`stopping_` flags written on one thread
+    // and read on the other are reported as a data race.
+    boost::asio::io_context io(2);
+    memory_source source;
+    memory_actuator act(2);
+    metrics_registry reg;
+    source.set(load({{"cpu_utilization", 90}}, time_point{24h}));
+    auto work = boost::asio::make_work_guard(io);
+    std::thread t1([&] { io.run(); });
+    std::thread t2([&] { io.run(); });
+    for (int round = 0; round < 20; ++round) {
+        auto a = std::make_unique<test_scaler>(io.get_executor(), source, actuator_set<memory_actuator>(act),
+                                               std::vector{cpu_rules(50, 0s)},
+                                               autoscaler_options{.period = std::chrono::microseconds(50)},
+                                               telemetry{.registry = &reg, .name = "mt2"});
+        std::atomic<int> steps{0};
+        a->on_step([&](const step_report&) { steps.fetch_add(1); });
+        CHECK(a->start());
+        while (steps.load() < 3) std::this_thread::yield();
+        if (round % 2 == 0) a->stop();
+        a.reset();  // from this thread, while the loop may be mid-step on another
+    }
+    work.reset();
+    t1.join();
+    t2.join();
+    CHECK(count(reg, "salama_autoscaler_steps_total", {"mt2"}) >= 60);
 }

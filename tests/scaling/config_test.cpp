@@ -178,14 +178,12 @@ TEST_CASE("a trace replays through the autoscaler shell with a manual clock", "[
     };
     boost::asio::io_context io;
     manual_clock clock(t->frames.front().metrics.taken_at());
-    manual_wall_clock wall(t->frames.front().wall);
+    clock.set_wall(t->frames.front().wall);
     memory_actuator act(2);
     metrics_registry reg;
     frame_source src{&t->frames};
-    autoscaler<frame_source, memory_actuator, dynamic_recommender, clock_ref<manual_clock>,
-               clock_ref<manual_wall_clock>>
-        a(io.get_executor(), src, actuator_set<memory_actuator>(act), {rec}, {.name = "r", .target = "r", .period = 30s},
-          reg, {}, clock_ref(clock), clock_ref(wall));
+    autoscaler a(io.get_executor(), src, act, rec, {.target = "r", .period = 30s}, {.registry = &reg, .name = "r"},
+                 clock);
     std::vector<std::int64_t> sizes;
     std::vector<std::string> limits;
     boost::asio::co_spawn(
@@ -193,7 +191,7 @@ TEST_CASE("a trace replays through the autoscaler shell with a manual clock", "[
         [&]() -> awaitable<void> {
             for (std::size_t i = 0; i < t->frames.size(); ++i) {
                 clock.set(t->frames[i].metrics.taken_at());
-                wall.set(t->frames[i].wall);
+                clock.set_wall(t->frames[i].wall);
                 src.i = i;
                 auto rep = co_await a.step();
                 sizes.push_back(*act.current_size_now());
