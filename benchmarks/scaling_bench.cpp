@@ -64,7 +64,7 @@ void evaluate_rules(benchmark::State& state) {
     salama::time_point now{24h};
     for (auto _ : state) {
         now += 15s;
-        auto d = rec.evaluate_in_place(sc::scaling_input{&snap, 50, -1, now, std::nullopt}, st);
+        auto d = rec.evaluate_in_place(sc::scaling_input{snap, 50, std::nullopt, now, std::nullopt}, st);
         benchmark::DoNotOptimize(d);
     }
 }
@@ -83,7 +83,7 @@ void evaluate_target_tracking(benchmark::State& state) {
     salama::time_point now{24h};
     for (auto _ : state) {
         now += 15s;
-        auto d = rec.evaluate_in_place(sc::scaling_input{&snap, members, -1, now, std::nullopt}, st);
+        auto d = rec.evaluate_in_place(sc::scaling_input{snap, members, std::nullopt, now, std::nullopt}, st);
         benchmark::DoNotOptimize(d);
     }
 }

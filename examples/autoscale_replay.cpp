@@ -182,7 +182,7 @@ std::string decisions_csv(const std::vector<row>& rows) {
                            d.resource, d.current, d.desired, sc::to_string(d.dir()), r.applied ? 1 : 0,
                            d.fallback ? 1 : 0, csv_quote(d.why.policy), csv_quote(d.why.metric),
                            d.why.value ? fmt::format("{:.3f}", *d.why.value) : std::string(),
-                           csv_quote(d.why.limited_by), csv_quote(d.why.to_string()));
+                           csv_quote(std::string(to_string(d.why.limited_by))), csv_quote(d.why.to_string()));
     }
     return out;
 }

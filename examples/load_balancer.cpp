@@ -154,24 +154,25 @@ int main() {
     // Active checks: GET /health every 100 ms, 250 ms timeout, rise 2, fall 3. Nodes start
     // healthy (they joined the balancer healthy) and need 3 failed checks to be marked down.
     hc::health_checker<hc::http_probe> checker(
-        hc::http_probe({.path = "/health", .timeout = 250ms}),
+        ioc.get_executor(), hc::http_probe({.path = "/health", .timeout = 250ms}),
         {.interval = 100ms, .jitter = 10ms, .thresholds = {.rise = 2, .fall = 3},
          .initial = hc::health_status::healthy},
-        registry, log);
+        {.registry = &registry, .log = log, .name = "example"});
     for (const auto& w : workers) {
         const auto colon = w->address().rfind(':');
         (void)checker.add_target({w->id(), "127.0.0.1",
                                   static_cast<std::uint16_t>(std::stoi(w->address().substr(colon + 1)))});
     }
-    checker.on_change(hc::apply_health_to(balancer, log));
+    const salama::steady_clock clock;
+    checker.on_change(hc::apply_health_to(balancer, clock, log));
 
     // Passive checks: 5 failures in a row eject a node (30 s, longer than this run).
-    hc::outlier_monitor<lb::load_balancer<picker>> outliers(balancer, {}, registry, log);
+    hc::outlier_monitor outliers(ioc.get_executor(), balancer, {},
+                                 {.registry = &registry, .log = log, .name = "example"});
     for (const auto& w : workers) (void)outliers.add_host(w->id());
 
-    asio::cancellation_signal stop_checks, stop_outliers;
-    asio::co_spawn(ioc, checker.run(), asio::bind_cancellation_slot(stop_checks.slot(), asio::detached));
-    asio::co_spawn(ioc, outliers.run(), asio::bind_cancellation_slot(stop_outliers.slot(), asio::detached));
+    checker.start();
+    outliers.start();
 
     std::map<std::string, node_tally> tally;
     int refused = 0;
@@ -206,8 +207,8 @@ int main() {
             t.expires_after(50ms);
             co_await t.async_wait(asio::use_awaitable);
         }
-        stop_checks.emit(asio::cancellation_type::terminal);
-        stop_outliers.emit(asio::cancellation_type::terminal);
+        checker.stop();
+        outliers.stop();
         for (auto& w : workers) w->stop();
     };
 

@@ -122,8 +122,6 @@ int main(int argc, char** argv) {
     // The autoscaler: HPA target tracking on CPU utilization, 2..12 workers.
     sc::target_tracking_options cpu;
     cpu.name = "cpu_60";
-    cpu.spec.min_replicas = 2;
-    cpu.spec.max_replicas = 12;
     cpu.spec.metrics = {sc::hpa::resource_utilization_metric("cpu", 60)};
     using recommender = sc::recommender<sc::target_tracking>;
     // If the metrics fail, hold the pool as it is (never a silent scale to the minimum).

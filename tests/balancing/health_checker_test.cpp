@@ -149,6 +149,8 @@ TEST_CASE("state machine: rise 1 and fall 1 flip on every change") {
 }
 
 TEST_CASE("bad health-check configuration names the field") {
+    asio::io_context ioc;
+    auto ex = ioc.get_executor();
     salama::metrics_registry reg;
     auto field_of = [](auto&& f) -> std::string {
         try {
@@ -161,19 +163,19 @@ TEST_CASE("bad health-check configuration names the field") {
     CHECK(field_of([] { health_state_machine m({.rise = 0, .fall = 3}); }) == "health_thresholds.rise");
     CHECK(field_of([] { health_state_machine m({.rise = 2, .fall = 0}); }) == "health_thresholds.fall");
     CHECK(field_of([&] {
-              health_checker<tcp_probe> c(tcp_probe{}, {.interval = -1s}, reg);
+              health_checker<tcp_probe> c(ex, tcp_probe{}, {.interval = -1s}, {.registry = &reg});
           }) == "health_check_options.interval");
     CHECK(field_of([&] {
-              health_checker<tcp_probe> c(tcp_probe{}, {.interval = 0s}, reg);
+              health_checker<tcp_probe> c(ex, tcp_probe{}, {.interval = 0s}, {.registry = &reg});
           }) == "health_check_options.interval");
     CHECK(field_of([&] {
-              health_checker<tcp_probe> c(tcp_probe{}, {.jitter = -5ms}, reg);
+              health_checker<tcp_probe> c(ex, tcp_probe{}, {.jitter = -5ms}, {.registry = &reg});
           }) == "health_check_options.jitter");
     CHECK(field_of([&] {
-              health_checker<tcp_probe> c(tcp_probe{}, {.thresholds = {.rise = 0}}, reg);
+              health_checker<tcp_probe> c(ex, tcp_probe{}, {.thresholds = {.rise = 0}}, {.registry = &reg});
           }) == "health_check_options.thresholds.rise");
     CHECK(field_of([&] {
-              health_checker<tcp_probe> c(tcp_probe{}, {.thresholds = {.fall = 0}}, reg);
+              health_checker<tcp_probe> c(ex, tcp_probe{}, {.thresholds = {.fall = 0}}, {.registry = &reg});
           }) == "health_check_options.thresholds.fall");
     CHECK(field_of([] { tcp_probe p({.timeout = -1s}); }) == "tcp_probe_options.timeout");
     CHECK(field_of([] { http_probe p({.timeout = 0s}); }) == "http_probe_options.timeout");
@@ -185,10 +187,25 @@ TEST_CASE("bad health-check configuration names the field") {
     CHECK(field_of([] { http_probe p({.expected = {{300, 200}}}); }) == "http_probe_options.expected");
     CHECK(field_of([] { http_probe p({.expected = {{200, 700}}}); }) == "http_probe_options.expected");
 
-    health_checker<tcp_probe> c(tcp_probe{}, {}, reg);
-    CHECK(field_of([&] { (void)c.add_target({"", "127.0.0.1", 80}); }) == "health_target.id");
-    CHECK(field_of([&] { (void)c.add_target({"a", "", 80}); }) == "health_target.host");
-    CHECK(field_of([&] { (void)c.add_target({"a", "127.0.0.1", 0}); }) == "health_target.port");
+    CHECK(field_of([&] {
+              health_checker<tcp_probe> c(ex, tcp_probe{}, {.probe_deadline = 0s}, {.registry = &reg});
+          }) == "health_check_options.probe_deadline");
+    CHECK(field_of([&] { health_checker<tcp_probe> c(ex, tcp_probe{}, {}, {.registry = &reg, .name = ""}); }) ==
+          "health_checker.telemetry.name");
+
+    // Targets come from service discovery: a bad one is an error value naming the field, never
+    // an exception.
+    health_checker<tcp_probe> c(ex, tcp_probe{}, {}, {.registry = &reg});
+    auto bad_field = [&](health_target t) {
+        auto r = c.add_target(std::move(t));
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error() == salama::errc::invalid_argument);
+        return r.error().message();
+    };
+    CHECK(bad_field({"", "127.0.0.1", 80}) == "invalid health_target.id: must not be empty");
+    CHECK(bad_field({"a", "", 80}) == "invalid health_target.host: must not be empty");
+    CHECK(bad_field({"a", "127.0.0.1", 0}) == "invalid health_target.port: must be within [1, 65535], got 0");
+    CHECK(c.targets().empty());
     REQUIRE(c.add_target({"a", "127.0.0.1", 80}).has_value());
     CHECK(c.add_target({"a", "127.0.0.1", 81}).error() == salama::errc::duplicate_id);
     CHECK(c.remove_target("zz").error() == salama::errc::not_found);
@@ -273,9 +290,9 @@ TEST_CASE("checker: rounds apply rise and fall, count and report transitions") {
 
     salama::metrics_registry reg;
     auto sink = std::make_shared<salama::memory_sink>();
-    health_checker<http_probe> checker(http_probe({.timeout = 250ms}),
-                                       {.thresholds = {.rise = 2, .fall = 3}}, reg,
-                                       salama::logger(sink));
+    health_checker<http_probe> checker(ioc.get_executor(), http_probe({.timeout = 250ms}),
+                                       {.thresholds = {.rise = 2, .fall = 3}},
+                                       {.registry = &reg, .log = salama::logger(sink), .name = "hc"});
     std::vector<health_change> changes;
     checker.on_change([&](const health_change& c) { changes.push_back(c); });
     REQUIRE(checker.add_target(local("a", a.port())).has_value());
@@ -326,19 +343,19 @@ TEST_CASE("checker: rounds apply rise and fall, count and report transitions") {
 
     // What the registry and the log saw.
     const auto text = reg.render();
-    CHECK(text.find("salama_health_checks_total{node=\"a\"} 7") != std::string::npos);
-    CHECK(text.find("salama_health_check_failures_total{node=\"c\",reason=\"connection_failed\"} 7") !=
+    CHECK(text.find("salama_health_checks_total{name=\"hc\",node=\"a\"} 7") != std::string::npos);
+    CHECK(text.find("salama_health_check_failures_total{name=\"hc\",node=\"c\",reason=\"connection_failed\"} 7") !=
           std::string::npos);
-    CHECK(text.find("salama_health_check_failures_total{node=\"d\",reason=\"timeout\"} 7") !=
+    CHECK(text.find("salama_health_check_failures_total{name=\"hc\",node=\"d\",reason=\"timeout\"} 7") !=
           std::string::npos);
-    CHECK(text.find("salama_health_check_failures_total{node=\"a\",reason=\"unhealthy\"} 5") !=
+    CHECK(text.find("salama_health_check_failures_total{name=\"hc\",node=\"a\",reason=\"unhealthy\"} 5") !=
           std::string::npos);
-    CHECK(text.find("salama_health_transitions_total{node=\"a\",to=\"healthy\"} 1") != std::string::npos);
-    CHECK(text.find("salama_health_transitions_total{node=\"a\",to=\"unhealthy\"} 1") != std::string::npos);
-    CHECK(text.find("salama_health_node_healthy{node=\"b\"} 1") != std::string::npos);
-    CHECK(text.find("salama_health_node_healthy{node=\"a\"} 0") != std::string::npos);
-    CHECK(text.find("salama_health_check_rounds_total 7") != std::string::npos);
-    CHECK(sink->contains("node a healthy -> unhealthy (status 500 not expected)"));
+    CHECK(text.find("salama_health_transitions_total{name=\"hc\",node=\"a\",to=\"healthy\"} 1") != std::string::npos);
+    CHECK(text.find("salama_health_transitions_total{name=\"hc\",node=\"a\",to=\"unhealthy\"} 1") != std::string::npos);
+    CHECK(text.find("salama_health_node_healthy{name=\"hc\",node=\"b\"} 1") != std::string::npos);
+    CHECK(text.find("salama_health_node_healthy{name=\"hc\",node=\"a\"} 0") != std::string::npos);
+    CHECK(text.find("salama_health_check_rounds_total{name=\"hc\"} 7") != std::string::npos);
+    CHECK(sink->contains("health hc: node a healthy -> unhealthy (status 500 not expected)"));
 
     const auto all = checker.targets();
     REQUIRE(all.size() == 4);
@@ -353,20 +370,25 @@ TEST_CASE("checker: starting healthy takes fall failures; removed targets are no
     const auto closed = closed_port(ioc);
     test_server up(ioc, 200);
     salama::metrics_registry reg;
-    health_checker<tcp_probe> checker(tcp_probe({.timeout = 250ms}),
+    health_checker<tcp_probe> checker(ioc.get_executor(), tcp_probe({.timeout = 250ms}),
                                       {.thresholds = {.rise = 1, .fall = 2},
                                        .initial = health_status::healthy},
-                                      reg);
+                                      {.registry = &reg, .name = "rm"});
     REQUIRE(checker.add_target(local("gone", closed)).has_value());
     REQUIRE(checker.add_target(local("up", up.port())).has_value());
     CHECK(run_op(ioc, checker.check_once()).changes.empty());
     auto r = run_op(ioc, checker.check_once());
     REQUIRE(r.changes.size() == 1);
     CHECK(r.changes[0].node_id == "gone");
+    CHECK(reg.render().find("node=\"gone\"") != std::string::npos);
     REQUIRE(checker.remove_target("gone").has_value());
+    // A removed target's series go with it (they grew without bound under churn before).
+    CHECK(reg.render().find("node=\"gone\"") == std::string::npos);
+    CHECK(reg.render().find("salama_health_checks_total{name=\"rm\",node=\"up\"} 2") != std::string::npos);
     auto r3 = run_op(ioc, checker.check_once());
     CHECK(r3.probed == 1);
     CHECK(r3.succeeded == 1);
+    CHECK(reg.render().find("node=\"gone\"") == std::string::npos);
 }
 
 namespace {
@@ -386,8 +408,9 @@ TEST_CASE("checker: a throwing probe counts as a failure; run() stops on cancell
     salama::metrics_registry reg;
     flaky_probe probe;
     auto calls = probe.calls;
-    health_checker<flaky_probe> checker(probe, {.interval = 1ms, .jitter = 1ms, .thresholds = {.rise = 1}},
-                                        reg);
+    health_checker<flaky_probe> checker(ioc.get_executor(), probe,
+                                        {.interval = 1ms, .jitter = 1ms, .thresholds = {.rise = 1}},
+                                        {.registry = &reg, .name = "flaky"});
     REQUIRE(checker.add_target(local("x", 1)).has_value());
     auto r1 = run_op(ioc, checker.check_once());
     CHECK(r1.failed == 1);
@@ -406,7 +429,7 @@ TEST_CASE("checker: a throwing probe counts as a failure; run() stops on cancell
     CHECK(finished);
     CHECK(checker.status("x").value() == health_status::healthy);
     CHECK(*calls >= 2);
-    CHECK(reg.render().find("salama_health_check_failures_total{node=\"x\",reason=\"exception\"} 1") !=
+    CHECK(reg.render().find("salama_health_check_failures_total{name=\"flaky\",node=\"x\",reason=\"exception\"} 1") !=
           std::string::npos);
 }
 
@@ -418,14 +441,14 @@ TEST_CASE("checker: rounds on a thread pool while targets come and go", "[tsan]"
     std::thread server_thread([&] { servers.run(); });
 
     salama::metrics_registry reg;
-    health_checker<http_probe> checker(http_probe({.timeout = 2s}),
-                                       {.thresholds = {.rise = 1, .fall = 1}}, reg);
+    asio::thread_pool pool(4);
+    health_checker<http_probe> checker(pool.get_executor(), http_probe({.timeout = 2s}),
+                                       {.thresholds = {.rise = 1, .fall = 1}}, {.registry = &reg});
     REQUIRE(checker.add_target(local("up", up.port())).has_value());
     REQUIRE(checker.add_target(local("down", down.port())).has_value());
     std::atomic<int> changes{0};
     checker.on_change([&](const health_change&) { changes.fetch_add(1); });
 
-    asio::thread_pool pool(4);
     constexpr int rounds = 20;
     std::size_t probed = 0;
     for (int i = 0; i < rounds; ++i) {
@@ -456,9 +479,11 @@ struct hanging_probe {
     std::shared_ptr<asio::steady_timer> timer;
     std::shared_ptr<bool> started = std::make_shared<bool>(false);
     std::shared_ptr<bool> done = std::make_shared<bool>(false);
+    std::shared_ptr<bool> aborted = std::make_shared<bool>(false);
     salama::awaitable<salama::result<health>> check(const health_target&) {
         *started = true;
-        co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+        auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+        *aborted = ec == asio::error::operation_aborted;
         *done = true;
         co_return health{true, {}, "late"};
     }
@@ -468,12 +493,12 @@ struct hanging_probe {
 TEST_CASE("checker: cancelling run() ends it while a probe is still in flight") {
     asio::io_context ioc;
     salama::metrics_registry reg;
-    // The 10 s expiry only bounds the test if cancellation were broken; it is never reached.
+    // The 10 s expiry only bounds the test if cancellation were broken.
     auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::seconds(10));
     hanging_probe probe{timer};
     auto started = probe.started;
     auto done = probe.done;
-    health_checker<hanging_probe> checker(probe, {}, reg);
+    health_checker<hanging_probe> checker(ioc.get_executor(), probe, {}, {.registry = &reg, .name = "hang"});
     REQUIRE(checker.add_target(local("slow", 1)).has_value());
 
     asio::cancellation_signal stop;
@@ -483,11 +508,10 @@ TEST_CASE("checker: cancelling run() ends it while a probe is still in flight") 
     while (!*started) ioc.run_one();
     stop.emit(asio::cancellation_type::terminal);
     while (!finished) ioc.run_one();
-    CHECK_FALSE(*done);  // run() ended before the probe did
-    timer->cancel();     // let the abandoned probe finish so the context drains
-    ioc.run();
+    ioc.run();  // drains: the probe in flight was cancelled with the round
     CHECK(*done);
+    CHECK(*probe.aborted);  // ended by our cancellation, not by its 10 s timer
     CHECK(checker.targets()[0].last_result.empty());  // the abandoned round applied nothing
     // Stopping is not a failed round: nothing counted or logged as an error.
-    CHECK(reg.counter("salama_health_check_errors_total", "").with({}).value() == 0);
+    CHECK(reg.counter("salama_health_check_errors_total", "", {"name"}).with({"hang"}).value() == 0);
 }

@@ -6,7 +6,10 @@
 #include <salama/balancing/load_balancer.hpp>
 #include <salama/balancing/round_robin_picker.hpp>
 
+#include <boost/asio/io_context.hpp>
+
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -260,29 +263,39 @@ TEST_CASE("outlier: bad input") {
 
 TEST_CASE("outlier monitor: outcomes reported to a load_balancer eject and return nodes") {
     namespace lb_ns = salama::balancing;
+    boost::asio::io_context ioc;
     salama::manual_clock clock(t0);
     salama::metrics_registry reg;
     lb_ns::load_balancer<lb_ns::round_robin_picker> lb;
     for (int i = 0; i < 10; ++i)
         REQUIRE(lb.add_node({.id = "n" + std::to_string(i), .request_types = {"api"}}, t0).has_value());
-    outlier_monitor<decltype(lb), salama::manual_clock> monitor(lb, {}, reg, {}, clock);
+    outlier_monitor monitor(ioc.get_executor(), lb, {}, {.registry = &reg, .name = "om"}, clock);
     for (int i = 0; i < 10; ++i) REQUIRE(monitor.add_host("n" + std::to_string(i)).has_value());
 
-    // Route 100 requests round robin; n3 fails every time: 5 failures in a row eject it.
-    int to_n3 = 0;
-    for (int k = 0; k < 100; ++k) {
-        auto h = lb.route_request("api", "payload", t0);
-        REQUIRE(h.has_value());
-        const bool bad = h->node_id() == "n3";
-        to_n3 += bad ? 1 : 0;
-        h->report({.latency = std::chrono::milliseconds(5), .success = !bad}, t0 + 1s);
-    }
-    CHECK(to_n3 == 5);  // the sixth turn of n3 never came: it was out
+    // Route round robin; n3 fails every time: 5 failures in a row eject it.
+    auto route = [&](int n) {
+        int to_n3 = 0;
+        for (int k = 0; k < n; ++k) {
+            auto h = lb.route_request("api", "payload", t0);
+            REQUIRE(h.has_value());
+            const bool bad = h->node_id() == "n3";
+            to_n3 += bad ? 1 : 0;
+            h->report({.latency = std::chrono::milliseconds(5), .success = !bad}, t0 + 1s);
+        }
+        return to_n3;
+    };
+    CHECK(route(50) == 5);
     CHECK(monitor.ejected("n3"));
+    // The ejection is applied off the request path: the reporting thread did not republish
+    // the balancer's tables; the monitor's strand does.
+    CHECK(lb.pool("api").healthy == 10);
+    ioc.poll();
+    CHECK(lb.pool("api").healthy == 9);
+    CHECK(route(50) == 0);  // n3 is out
     REQUIRE(lb.status("n3", t0 + 1s)->ejected_until.has_value());
     CHECK(*lb.status("n3", t0 + 1s)->ejected_until == t0 + 31s);
-    CHECK(lb.pool("api").healthy == 9);
-    CHECK(reg.render().find("salama_outlier_ejections_total{node=\"n3\",reason=\"consecutive_failures\"} 1") !=
+    CHECK(reg.render().find(
+              "salama_outlier_ejections_total{name=\"om\",node=\"n3\",reason=\"consecutive_failures\"} 1") !=
           std::string::npos);
 
     // The next sweep after 30 s returns it, in the detector and in the balancer.
@@ -293,7 +306,44 @@ TEST_CASE("outlier monitor: outcomes reported to a load_balancer eject and retur
     CHECK_FALSE(monitor.ejected("n3"));
     CHECK_FALSE(lb.status("n3", t0 + 31s)->ejected_until.has_value());
     CHECK(lb.pool("api").healthy == 10);
-    CHECK(reg.render().find("salama_outlier_ejected_hosts 0") != std::string::npos);
+    CHECK(reg.render().find("salama_outlier_ejected_hosts{name=\"om\"} 0") != std::string::npos);
+
+    // A host that leaves takes its series with it.
+    REQUIRE(monitor.remove_host("n3").has_value());
+    CHECK(reg.render().find("node=\"n3\"") == std::string::npos);
+}
+
+TEST_CASE("outlier monitor: an ejection still pending is applied by the next evaluate()") {
+    namespace lb_ns = salama::balancing;
+    boost::asio::io_context ioc;  // never run: evaluate() alone must apply it
+    lb_ns::load_balancer<lb_ns::round_robin_picker> lb;
+    for (int i = 0; i < 4; ++i)
+        REQUIRE(lb.add_node({.id = "n" + std::to_string(i), .request_types = {"api"}}, t0).has_value());
+    outlier_monitor monitor(ioc.get_executor(), lb);
+    for (int k = 0; k < 5; ++k) monitor.observe("n1", false, t0);
+    CHECK(lb.pool("api").healthy == 4);
+    auto ev = monitor.evaluate(t0 + 1s);
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].kind == kind::ejected);
+    CHECK(lb.pool("api").healthy == 3);
+}
+
+TEST_CASE("outlier monitor: destroyed while its loop runs and right after stop()") {
+    namespace lb_ns = salama::balancing;
+    boost::asio::io_context ioc;
+    lb_ns::load_balancer<lb_ns::round_robin_picker> lb;
+    REQUIRE(lb.add_node({.id = "a", .request_types = {"api"}}, t0).has_value());
+    salama::metrics_registry reg;
+    const bool stop_first = GENERATE(false, true);
+    auto m = std::make_unique<outlier_monitor<decltype(lb)>>(ioc.get_executor(), lb, outlier_options{.interval = 1h},
+                                                             salama::telemetry{.registry = &reg, .name = "d"});
+    REQUIRE(m->start());
+    ioc.poll();  // the loop waits its first interval
+    for (int k = 0; k < 5; ++k) m->observe("a", false, t0);  // an ejection is posted
+    if (stop_first) m->stop();
+    m.reset();  // under AddressSanitizer, a loop or drain holding the freed monitor fails here
+    ioc.run();
+    CHECK(lb.pool("api").healthy == 1);  // nothing was applied after the monitor was gone
 }
 
 TEST_CASE("apply_health_to: checker transitions mark balancer nodes") {
@@ -319,7 +369,8 @@ TEST_CASE("outlier monitor: outcomes from several threads while sweeps run", "[t
     lb_ns::load_balancer<lb_ns::round_robin_picker> lb;
     for (int i = 0; i < 10; ++i)
         REQUIRE(lb.add_node({.id = "n" + std::to_string(i), .request_types = {"api"}}, t0).has_value());
-    outlier_monitor<decltype(lb)> monitor(lb, {}, reg);
+    boost::asio::io_context ioc;
+    outlier_monitor monitor(ioc.get_executor(), lb, {}, {.registry = &reg});
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t)
         threads.emplace_back([&] {
@@ -332,6 +383,7 @@ TEST_CASE("outlier monitor: outcomes from several threads while sweeps run", "[t
         });
     for (int i = 0; i < 50; ++i) (void)monitor.evaluate(t0 + 1s);  // before the 30 s are up
     for (auto& th : threads) th.join();
+    (void)monitor.evaluate(t0 + 1s);  // applies an ejection still pending
     CHECK(monitor.ejected("n7"));
     CHECK(lb.ejected_count() == 1);
     CHECK(monitor.hosts().size() == 10);  // tracked on their first outcome

@@ -14,7 +14,8 @@ from pathlib import Path
 # Threads comes with the toolchain; test-only packages are checked separately.
 CMAKE_TO_PACKAGES = {
     "Boost": ({"boost-asio", "boost-system", "boost-multi-index", "boost-beast", "boost-json",
-               "boost-url"}, "boost"),
+               "boost-url", "boost-unordered", "boost-intrusive", "boost-assert",
+               "boost-throw-exception"}, "boost"),
     "fmt": ({"fmt"}, "fmt"),
     "hiredis": ({"hiredis"}, "hiredis"),
     "OpenSSL": ({"openssl"}, "openssl"),
@@ -33,6 +34,31 @@ def cmake_packages(root: Path) -> set:
         for m in re.finditer(r"find_package\(\s*([A-Za-z0-9_]+)", f.read_text()):
             names.add(m.group(1))
     return names - NOT_PACKAGES
+
+
+# The Boost library a public header's `#include <boost/X...>` belongs to, as vcpkg names it.
+BOOST_HEADER_TO_VCPKG = {
+    "asio": "boost-asio", "system": "boost-system", "multi_index": "boost-multi-index",
+    "multi_index_container": "boost-multi-index", "unordered": "boost-unordered",
+    "intrusive": "boost-intrusive", "beast": "boost-beast", "json": "boost-json", "url": "boost-url",
+    "assert": "boost-assert", "throw_exception": "boost-throw-exception",
+}
+# Folders of include/salama/ that belong to an optional component (its vcpkg feature).
+COMPONENT_DIRS = {"redis", "prometheus", "kubernetes", "cuda"}
+
+
+def boost_used_by_core(root: Path) -> dict:
+    """vcpkg name -> a header of the core that includes it."""
+    used = {}
+    base = root / "include" / "salama"
+    for h in sorted(base.rglob("*.hpp")):
+        if h.relative_to(base).parts[0] in COMPONENT_DIRS:
+            continue
+        for m in re.finditer(r"#include\s*<boost/([a-z_0-9]+)", h.read_text()):
+            lib = m.group(1)
+            used.setdefault(BOOST_HEADER_TO_VCPKG.get(lib, f"<unknown boost library {lib}>"),
+                            str(h.relative_to(root)))
+    return used
 
 
 def vcpkg_names(manifest: dict, with_features=True) -> set:
@@ -86,6 +112,12 @@ def main() -> int:
             problems.append(f"{rel}: lacks {sorted(missing)} that CMakeLists.txt uses")
         if extra:
             problems.append(f"{rel}: names {sorted(extra)} that CMakeLists.txt does not use")
+        # Every Boost library a core header includes is a dependency of the core itself, not
+        # only of some feature (a consumer without that feature would not build).
+        core = vcpkg_names(m, with_features=False)
+        for lib, header in sorted(boost_used_by_core(root).items()):
+            if lib not in core:
+                problems.append(f"{rel}: the core's dependencies lack {lib}, which {header} includes")
         for comp in ("redis", "prometheus", "kubernetes", "cuda"):
             if comp not in m.get("features", {}):
                 problems.append(f"{rel}: no feature for component {comp}")

@@ -31,9 +31,9 @@ rules_recommender cpu_rules(std::int64_t max = 10, duration cooldown = 60s, std:
     return rules_recommender(
         {.resource = resource, .min_replicas = 1, .max_replicas = max, .fallback = {}},
         step_scaling(std::vector<scaling_rule>{
-            {.name = resource + "_high", .resource = resource, .metric = resource + "_utilization", .threshold = 80,
+            {.name = resource + "_high", .metric = resource + "_utilization", .threshold = 80,
              .action = scale_action::scale_up, .cooldown = cooldown, .scale_size = up},
-            {.name = resource + "_low", .resource = resource, .metric = resource + "_utilization", .threshold = 30,
+            {.name = resource + "_low", .metric = resource + "_utilization", .threshold = 30,
              .action = scale_action::scale_down, .cooldown = cooldown, .scale_size = 1},
         }));
 }
@@ -103,7 +103,7 @@ TEST_CASE("a step reads, decides, applies, logs and counts", "[scaling][autoscal
     fx.clock.advance(30s);
     rep = run_step(fx.io, a);
     CHECK_FALSE(rep.targets[0].result.changes());
-    CHECK(rep.targets[0].result.why.limited_by == "cooldown");
+    CHECK(rep.targets[0].result.why.limited_by == limit::cooldown);
     fx.clock.advance(30s);
     rep = run_step(fx.io, a);
     CHECK(rep.targets[0].result.desired == 4);
@@ -176,7 +176,7 @@ TEST_CASE("a failing actuator is retried on the next tick, never past max", "[sc
     CHECK_FALSE(rep.targets[0].applied);
     CHECK(rep.targets[0].error == make_error_code(errc::actuator_failed));
     CHECK(rep.targets[0].result.desired == 10);
-    CHECK(rep.targets[0].result.why.limited_by == "max_replicas");
+    CHECK(rep.targets[0].result.why.limited_by == limit::max_replicas);
     CHECK(count(fx.reg, "salama_autoscaler_errors_total", {"web", "apply"}) == 1);
     CHECK(count(fx.reg, "salama_autoscaler_scale_actions_total", {"web", "cpu", "up", "failed"}) == 1);
     // The failed step did not start the cooldown.
@@ -261,7 +261,7 @@ TEST_CASE("the wall clock reaches scheduled minimums through the shell", "[scali
     fx.clock.set_wall(fx.clock.wall_now() + 1h);
     auto rep = run_step(fx.io, a);
     CHECK(rep.targets[0].result.desired == 6);
-    CHECK(rep.targets[0].result.why.limited_by == "schedule");
+    CHECK(rep.targets[0].result.why.limited_by == limit::schedule);
     CHECK(*fx.act.current_size_now() == 6);
 }
 
@@ -500,4 +500,52 @@ TEST_CASE("stop() and destruction from another thread on a two-thread io_context
     t1.join();
     t2.join();
     CHECK(count(reg, "salama_autoscaler_steps_total", {"mt2"}) >= 60);
+}
+
+namespace {
+
+// Records the ready members the policies were shown.
+struct ready_probe_policy {
+    struct state_type {};
+    std::shared_ptr<std::int64_t> seen = std::make_shared<std::int64_t>(-1);
+    state_type initial_state() const { return {}; }
+    recommendation recommend(const scaling_input& in, state_type&) const {
+        *seen = in.ready_members();
+        return recommendation::abstain("ready_probe", "only looks");
+    }
+    std::string_view name() const { return "ready_probe"; }
+};
+static_assert(scaling_policy<ready_probe_policy>);
+
+// An actuator that also knows how many of its members are ready.
+struct readiness_pool : memory_actuator {
+    using memory_actuator::memory_actuator;
+    std::int64_t ready = 0;
+    awaitable<result<std::int64_t>> ready_members() { co_return ready; }
+};
+static_assert(readiness_actuator<readiness_pool>);
+
+}  // namespace
+
+TEST_CASE("an actuator that reports readiness shows the policies real readiness", "[scaling][autoscaler]") {
+    boost::asio::io_context io;
+    memory_source source;
+    readiness_pool pool(4);
+    metrics_registry reg;
+    ready_probe_policy probe;
+    recommender rec({.resource = "cpu", .min_replicas = 1, .max_replicas = 10, .fallback = {}}, probe);
+    autoscaler a(io.get_executor(), source, pool, rec, {.target = "x"}, {.registry = &reg, .name = "rd"});
+    pool.ready = 3;
+    auto rep = run_step(io, a);
+    CHECK(*probe.seen == 3);  // not the 4 members the pool has
+    CHECK(rep.errors == 0);
+
+    // More ready members than members is a broken actuator: the target is skipped, counted.
+    pool.ready = 5;
+    *probe.seen = -1;
+    rep = run_step(io, a);
+    CHECK(*probe.seen == -1);
+    REQUIRE(rep.targets.size() == 1);
+    CHECK(rep.targets[0].error == errc::invalid_argument);
+    CHECK(count(reg, "salama_autoscaler_errors_total", {"rd", "ready_members"}) == 1);
 }

@@ -35,9 +35,9 @@ constexpr std::string_view seed_config = R"({
   "fallback": { "mode": "replicas", "replicas": 3, "failure_threshold": 2 },
   "policies": [
     { "type": "rules", "rules": [
-        { "name": "gpu_high", "resource": "gpu", "metric": "gpu_utilization", "threshold": 80,
+        { "name": "gpu_high", "metric": "gpu_utilization", "threshold": 80,
           "action": "scale_up", "cooldown": 300, "scale_size": 2 },
-        { "name": "gpu_low", "resource": "gpu", "metric": "gpu_utilization", "threshold": 30,
+        { "name": "gpu_low", "metric": "gpu_utilization", "threshold": 30,
           "action": "scale_down", "cooldown": 600, "scale_size": 1 } ] },
     { "type": "target_tracking", "name": "cpu_target",
       "metrics": [ { "source": "Resource", "name": "cpu", "target_type": "Utilization", "target": 60 } ] },
@@ -70,7 +70,7 @@ TEST_CASE("a recommender from JSON behaves like the compiled one", "[scaling][co
     REQUIRE(s.add("cpu", 30, {{"member", "b"}}));
     REQUIRE(s.add("in_flight", 10));
     REQUIRE(s.add("queue", 50));
-    auto d = rec.evaluate_in_place(scaling_input{&s, 2, -1, t0, std::nullopt}, st);
+    auto d = rec.evaluate_in_place(scaling_input{s, 2, std::nullopt, t0, std::nullopt}, st);
     CHECK(d.desired == 4);
     CHECK(d.why.policy == "gpu_high");
     REQUIRE(d.fired.size() == 1);
@@ -78,17 +78,17 @@ TEST_CASE("a recommender from JSON behaves like the compiled one", "[scaling][co
 
     SECTION("state copies are independent values") {
         auto copy = st;
-        auto d2 = rec.evaluate_in_place(scaling_input{&s, 4, -1, t0 + 10s, std::nullopt}, copy);
-        CHECK(d2.why.limited_by == "cooldown");
+        auto d2 = rec.evaluate_in_place(scaling_input{s, 4, std::nullopt, t0 + 10s, std::nullopt}, copy);
+        CHECK(d2.why.limited_by == limit::cooldown);
         auto fresh = rec.initial_state();
-        auto d3 = rec.evaluate_in_place(scaling_input{&s, 4, -1, t0 + 10s, std::nullopt}, fresh);
+        auto d3 = rec.evaluate_in_place(scaling_input{s, 4, std::nullopt, t0 + 10s, std::nullopt}, fresh);
         CHECK(d3.desired == 6);
     }
     SECTION("the fallback from the configuration") {
         auto st2 = rec.initial_state();
         const auto ec = make_error_code(errc::source_failed);
-        CHECK(rec.on_source_failure(scaling_input{&s, 7, -1, t0, std::nullopt}, st2, ec).desired == 7);
-        CHECK(rec.on_source_failure(scaling_input{&s, 7, -1, t0, std::nullopt}, st2, ec).desired == 3);
+        CHECK(rec.on_source_failure(scaling_input{s, 7, std::nullopt, t0, std::nullopt}, st2, ec).desired == 7);
+        CHECK(rec.on_source_failure(scaling_input{s, 7, std::nullopt, t0, std::nullopt}, st2, ec).desired == 3);
     }
     STATIC_REQUIRE(scaling_recommender<dynamic_recommender>);
 }
@@ -195,7 +195,7 @@ TEST_CASE("a trace replays through the autoscaler shell with a manual clock", "[
                 src.i = i;
                 auto rep = co_await a.step();
                 sizes.push_back(*act.current_size_now());
-                limits.push_back(rep.targets.at(0).result.why.limited_by);
+                limits.push_back(std::string(to_string(rep.targets.at(0).result.why.limited_by)));
             }
         },
         boost::asio::detached);

@@ -391,6 +391,22 @@ TEST_CASE("hpa validation: bad specs and options name the field", "[scaling][hpa
         o.scale_up_limit_factor = 0.5;
         CHECK_THROWS_AS((hpa::controller{cpu_spec(1, 3), o}), salama::config_error);
     }
+    SECTION("a behavior tolerance outside [0, 1] is refused when the spec is validated") {
+        // Accepted before, 1.5 made every later reconcile throw.
+        for (double bad : {1.5, -0.1}) {
+            auto spec = cpu_spec(1, 3);
+            spec.behavior = hpa::behavior{};
+            spec.behavior->scale_down = hpa::scaling_rules{};
+            spec.behavior->scale_down->tolerance = bad;
+            CHECK_THROWS_WITH((hpa::controller{spec}),
+                              Catch::Contains("invalid hpa_spec.behavior.scale_down.tolerance: must be within [0, 1]"));
+        }
+        auto spec = cpu_spec(1, 3);
+        spec.behavior = hpa::behavior{};
+        spec.behavior->scale_up = hpa::scaling_rules{};
+        spec.behavior->scale_up->tolerance = 1.0;
+        CHECK_NOTHROW((hpa::controller{spec}));
+    }
 }
 
 TEST_CASE("hpa controller: missing readings and unset targets are metric errors", "[scaling][hpa]") {

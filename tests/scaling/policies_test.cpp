@@ -41,9 +41,9 @@ step_policy_options steps_below(std::string metric, double threshold, std::vecto
 
 std::vector<scaling_rule> seed_rules() {
     return {
-        {.name = "gpu_high", .resource = "gpu", .metric = "gpu_utilization", .threshold = 80,
+        {.name = "gpu_high", .metric = "gpu_utilization", .threshold = 80,
          .action = scale_action::scale_up, .cooldown = 300s, .scale_size = 2},
-        {.name = "gpu_low", .resource = "gpu", .metric = "gpu_utilization", .threshold = 30,
+        {.name = "gpu_low", .metric = "gpu_utilization", .threshold = 30,
          .action = scale_action::scale_down, .cooldown = 600s, .scale_size = 1},
     };
 }
@@ -188,9 +188,6 @@ TEST_CASE("rule validation: NaN threshold, negative cooldown, zero scale size", 
     r = ok;
     r.metric = "cpu utilization";
     CHECK(message_of(r).starts_with("invalid scaling_rule.metric:"));
-    r = ok;
-    r.resource = "";
-    CHECK(message_of(r).starts_with("invalid scaling_rule.resource:"));
 
     auto rules = seed_rules();
     rules[1].scale_size = 0;
@@ -217,12 +214,12 @@ TEST_CASE("scale-out cooldown counts the capacity already added", "[scaling][ste
     // The same step again inside the cooldown: its 2 are already there.
     r = g.recommend(input(small, 6, t0 + 60s), st);
     CHECK(r.desired == 6);
-    CHECK(r.why.limited_by == "cooldown");
+    CHECK(r.why.limited_by == limit::cooldown);
 
     // A bigger step inside the cooldown: only the difference (3 - 2) is added.
     r = g.recommend(input(big, 6, t0 + 120s), st);
     CHECK(r.desired == 7);
-    CHECK(r.why.limited_by.empty());
+    CHECK(r.why.limited_by == limit::none);
     CHECK(st.out_until == t0 + 300s);  // the cooldown does not restart
 
     // After the cooldown the base is the current capacity again.
@@ -244,7 +241,7 @@ TEST_CASE("scale-in is blocked during cooldowns; a scale-out cancels a scale-in 
         REQUIRE(r.desired == 4);
         r = g.recommend(input(low, 4, t0 + 299s), st);
         CHECK(r.desired == 4);
-        CHECK(r.why.limited_by == "cooldown");
+        CHECK(r.why.limited_by == limit::cooldown);
         CHECK(r.why.reason.find("scale-in blocked") != std::string::npos);
         r = g.recommend(input(low, 4, t0 + 300s), st);  // age >= cooldown: over
         CHECK(r.desired == 3);
@@ -259,7 +256,7 @@ TEST_CASE("scale-in is blocked during cooldowns; a scale-out cancels a scale-in 
         // Scale-in is still held while the scale-out's own cooldown runs.
         r = g.recommend(input(low, 5, t0 + 20s), st);
         CHECK(r.desired == 5);
-        CHECK(r.why.limited_by == "cooldown");
+        CHECK(r.why.limited_by == limit::cooldown);
         r = g.recommend(input(low, 5, t0 + 130s), st);
         CHECK(r.desired == 4);
     }
@@ -283,7 +280,7 @@ TEST_CASE("scale to and from zero with an activation threshold", "[scaling][keda
         s = q(2.5);
         r = p.recommend(input(s, 0, t0 + 30s), st);
         CHECK(r.desired == 1);
-        CHECK(r.why.limited_by == "activation");
+        CHECK(r.why.limited_by == limit::activation);
         CHECK(r.why.reason.find("activated") != std::string::npos);
         s = q(500);
         r = p.recommend(input(s, 0, t0 + 60s), st);
@@ -338,7 +335,7 @@ TEST_CASE("panic mode follows Knative's stable and panic windows", "[scaling][kn
     auto tick = [&](double load) {
         now += 2s;
         const auto s = members("in_flight", {load / 2, load / 2}, now);
-        r = kpa.recommend(scaling_input{&s, current, -1, now, std::nullopt}, st);
+        r = kpa.recommend(scaling_input{s, current, std::nullopt, now, std::nullopt}, st);
         REQUIRE(r.desired.has_value());
         current = *r.desired;
     };
@@ -361,7 +358,7 @@ TEST_CASE("panic mode follows Knative's stable and panic windows", "[scaling][kn
     tick(20);
     CHECK(panic_mode::panicking(st));
     CHECK(current == peak);
-    CHECK(r.why.limited_by == "panic");
+    CHECK(r.why.limited_by == limit::panic);
     for (int i = 0; i < 25; ++i) tick(20);
     CHECK(now - entered > 0s);
     CHECK(panic_mode::panicking(st));  // a stable window has not passed since the last crossing
@@ -375,9 +372,9 @@ TEST_CASE("panic mode follows Knative's stable and panic windows", "[scaling][kn
     SECTION("the maximum scale-down rate halves at most") {
         auto st2 = kpa.initial_state();
         const auto idle = members("in_flight", {0}, t0);
-        auto d = kpa.recommend(scaling_input{&idle, 10, -1, t0, std::nullopt}, st2);
+        auto d = kpa.recommend(scaling_input{idle, 10, std::nullopt, t0, std::nullopt}, st2);
         CHECK(d.desired == 5);
-        CHECK(d.why.limited_by == "max_scale_down_rate");
+        CHECK(d.why.limited_by == limit::scale_down_rate);
     }
     SECTION("validation") {
         auto bad = o;
@@ -405,12 +402,12 @@ TEST_CASE("hysteresis holds inside the band between its thresholds", "[scaling][
     };
     auto r = at(65);
     CHECK(r.desired == 4);
-    CHECK(r.why.limited_by == "hysteresis");
+    CHECK(r.why.limited_by == limit::hysteresis);
     CHECK(r.why.reason.find("not above scale_up_above 70") != std::string::npos);
     CHECK(at(75).desired == 5);
     r = at(50);
     CHECK(r.desired == 4);
-    CHECK(r.why.limited_by == "hysteresis");
+    CHECK(r.why.limited_by == limit::hysteresis);
     CHECK(at(35).desired == 3);
 
     CHECK_THROWS_AS(hysteresis<step_scaling>({.metric = {.name = "cpu", .match = {}, .aggregate = aggregation::average,
@@ -432,7 +429,7 @@ TEST_CASE("scheduled minimums come from the wall-clock input", "[scaling][schedu
     schedule_floor::state_type st;
     snapshot s(t0);
     auto at = [&](std::optional<sys_seconds> wall) {
-        return sched.recommend(scaling_input{&s, 2, -1, t0, wall}, st);
+        return sched.recommend(scaling_input{s, 2, std::nullopt, t0, wall}, st);
     };
     auto r = at(monday_0900);
     CHECK(r.desired == 5);
@@ -449,8 +446,8 @@ TEST_CASE("scheduled minimums come from the wall-clock input", "[scaling][schedu
 
     SECTION("a UTC offset shifts the local time of day") {
         schedule_floor shifted({.windows = {business}, .utc_offset = 2h});
-        CHECK(shifted.recommend(scaling_input{&s, 2, -1, t0, monday_0900 - 3h}, st).desired == 5);  // 08:00 local
-        CHECK_FALSE(shifted.recommend(scaling_input{&s, 2, -1, t0, monday_0900 + 7h}, st).desired.has_value());
+        CHECK(shifted.recommend(scaling_input{s, 2, std::nullopt, t0, monday_0900 - 3h}, st).desired == 5);  // 08:00 local
+        CHECK_FALSE(shifted.recommend(scaling_input{s, 2, std::nullopt, t0, monday_0900 + 7h}, st).desired.has_value());
     }
     SECTION("as a floor under other policies") {
         step_scaling rules(seed_rules());
@@ -459,17 +456,17 @@ TEST_CASE("scheduled minimums come from the wall-clock input", "[scaling][schedu
                                                       rules, sched);
         auto rs = rec.initial_state();
         const auto quiet = members("gpu_utilization", {50});
-        auto d = rec.evaluate_in_place(scaling_input{&quiet, 2, -1, t0, monday_0900}, rs);
+        auto d = rec.evaluate_in_place(scaling_input{quiet, 2, std::nullopt, t0, monday_0900}, rs);
         CHECK(d.desired == 5);
-        CHECK(d.why.limited_by == "schedule");
+        CHECK(d.why.limited_by == limit::schedule);
         // The floor never lowers: 8 members stay 8 when no rule fires.
-        d = rec.evaluate_in_place(scaling_input{&quiet, 8, -1, t0, monday_0900}, rs);
+        d = rec.evaluate_in_place(scaling_input{quiet, 8, std::nullopt, t0, monday_0900}, rs);
         CHECK(d.desired == 8);
         // A scale-in stops at the floor.
         const auto low = members("gpu_utilization", {10});
-        d = rec.evaluate_in_place(scaling_input{&low, 5, -1, t0, monday_0900}, rs);
+        d = rec.evaluate_in_place(scaling_input{low, 5, std::nullopt, t0, monday_0900}, rs);
         CHECK(d.desired == 5);
-        CHECK(d.why.limited_by == "schedule");
+        CHECK(d.why.limited_by == limit::schedule);
     }
     CHECK_THROWS_AS(schedule_floor({.windows = {{.name = "x", .start = 8h, .end = 8h}}, .utc_offset = 0s}),
                     config_error);

@@ -20,9 +20,9 @@ namespace {
 
 step_scaling rules_on(std::string metric, double high, double low, std::int64_t up = 1, std::int64_t down = 1) {
     return step_scaling(std::vector<scaling_rule>{
-        {.name = metric + "_high", .resource = "cpu", .metric = metric, .threshold = high,
+        {.name = metric + "_high", .metric = metric, .threshold = high,
          .action = scale_action::scale_up, .cooldown = 0s, .scale_size = up},
-        {.name = metric + "_low", .resource = "cpu", .metric = metric, .threshold = low,
+        {.name = metric + "_low", .metric = metric, .threshold = low,
          .action = scale_action::scale_down, .cooldown = 0s, .scale_size = down},
     });
 }
@@ -71,7 +71,7 @@ TEST_CASE("several policies combine by max, then min/max clamp", "[scaling][reco
         auto st2 = rec.initial_state();
         auto d2 = rec.evaluate_in_place(input(s, 9), st2);
         CHECK(d2.desired == 10);
-        CHECK(d2.why.limited_by == "max_replicas");
+        CHECK(d2.why.limited_by == limit::max_replicas);
         CHECK(d2.why.to_string().find("cpu_high wanted 12") != std::string::npos);
     }
     SECTION("min_replicas limits and says so") {
@@ -81,7 +81,7 @@ TEST_CASE("several policies combine by max, then min/max clamp", "[scaling][reco
         auto st2 = rec.initial_state();
         auto d2 = rec.evaluate_in_place(input(low, 1), st2);
         CHECK(d2.desired == 1);
-        CHECK(d2.why.limited_by == "min_replicas");
+        CHECK(d2.why.limited_by == limit::min_replicas);
     }
     SECTION("no rule fired: hold, with the reasons") {
         snapshot mid(t0);
@@ -119,7 +119,7 @@ TEST_CASE("partial data never scales down", "[scaling][recommender][fallback]") 
     REQUIRE(s.add("cpu", 10));  // wants down; queue is missing
     auto d = rec.evaluate_in_place(input(s, 4), st);
     CHECK(d.desired == 4);
-    CHECK(d.why.limited_by == "partial_metrics");
+    CHECK(d.why.limited_by == limit::partial_metrics);
     CHECK(d.why.to_string().find("queue") != std::string::npos);
 
     snapshot up(t0);
@@ -136,7 +136,7 @@ TEST_CASE("fallback when metrics fail: hold, or a configured size, never the min
         auto d = rec.evaluate_in_place(input(empty, 6), st);
         CHECK(d.desired == 6);
         CHECK(d.fallback);
-        CHECK(d.why.limited_by == "fallback");
+        CHECK(d.why.limited_by == limit::fallback);
         d = rec.on_source_failure(input(empty, 6), st, make_error_code(errc::source_failed));
         CHECK(d.desired == 6);
         CHECK(d.why.reason.find("metric source failed") != std::string::npos);

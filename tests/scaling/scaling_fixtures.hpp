@@ -28,7 +28,7 @@ inline snapshot members(std::string_view name, std::initializer_list<double> val
 
 /// The input of one evaluation over `s` with `current` members at `now`.
 inline scaling_input input(const snapshot& s, std::int64_t current, time_point now = t0) {
-    return scaling_input{&s, current, -1, now, std::nullopt};
+    return scaling_input{s, current, std::nullopt, now, std::nullopt};
 }
 
 }  // namespace salama::scaling::test

@@ -61,7 +61,7 @@ TEST_CASE("target tracking follows the HPA's ratio rule", "[scaling][target]") {
 }
 
 TEST_CASE("target tracking composes with rules by max, and with scale to zero", "[scaling][target]") {
-    step_scaling rules(std::vector<scaling_rule>{{.name = "queue_high", .resource = "cpu", .metric = "queue",
+    step_scaling rules(std::vector<scaling_rule>{{.name = "queue_high", .metric = "queue",
                                                   .threshold = 100, .action = scale_action::scale_up,
                                                   .cooldown = 60s, .scale_size = 5}});
     recommender<target_tracking, step_scaling> rec({.resource = "cpu", .min_replicas = 1, .max_replicas = 20,
@@ -111,7 +111,7 @@ TEST_CASE("target tracking composes with rules by max, and with scale to zero", 
         k = kr.evaluate_in_place(input(q, 1, t0 + 30s), ks);
         // ceil(42 / 5) = 9, capped by the HPA's legacy scale-up limit max(2 * 1, 4).
         CHECK(k.desired == 4);
-        CHECK(k.why.limited_by == "ScaleUpLimit");
+        CHECK(k.why.limited_by == limit::scale_up_rate);
         snapshot idle(t0);
         REQUIRE(idle.add("queue", 0));
         k = kr.evaluate_in_place(input(idle, 4, t0 + 60s), ks);
@@ -134,4 +134,31 @@ TEST_CASE("target tracking validates its HPA spec", "[scaling][target][validatio
     o = {};
     o.spec.metrics = {hpa::resource_utilization_metric("cpu usage", 50)};
     CHECK_THROWS_AS(target_tracking(o), config_error);
+}
+
+TEST_CASE("inside a recommender, the recommender's bounds are the only bounds", "[scaling][target]") {
+    // The spec keeps its default maxReplicas of 10; the recommender allows 20. Before the
+    // bounds had one source, the HPA clamped to 10 on its own and the recommender's 20 was
+    // never reached.
+    target_tracking_options o;
+    o.name = "cpu_target";
+    o.spec.metrics = {hpa::resource_utilization_metric("cpu", 50)};
+    REQUIRE(o.spec.max_replicas == 10);
+    recommender<target_tracking> rec({.resource = "cpu", .min_replicas = 1, .max_replicas = 20, .fallback = {}},
+                                     target_tracking(o));
+    auto st = rec.initial_state();
+    const auto s = members("cpu", {100, 100, 100, 100, 100, 100, 100, 100, 100, 100});
+    auto d = rec.evaluate_in_place(input(s, 10), st);
+    // Ratio 2 over 10 members asks 20; the HPA's scale-up limit allows max(2 x 10, 4) = 20.
+    CHECK(d.desired == 20);
+    CHECK(d.why.limited_by == limit::none);
+
+    SECTION("and a lower recommender maximum binds the HPA too") {
+        recommender<target_tracking> low({.resource = "cpu", .min_replicas = 1, .max_replicas = 5, .fallback = {}},
+                                         target_tracking(o));
+        auto st2 = low.initial_state();
+        const auto s4 = members("cpu", {100, 100, 100, 100});
+        auto d2 = low.evaluate_in_place(input(s4, 4), st2);
+        CHECK(d2.desired == 5);
+    }
 }

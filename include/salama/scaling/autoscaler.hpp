@@ -366,7 +366,7 @@ private:
             auto st = t.state;
             try {
                 const snapshot empty(now);
-                scaling_input in{snap ? &*snap : &empty, *cur, ready ? *ready : -1, now, wall};
+                const scaling_input in{snap ? *snap : empty, *cur, ready, now, wall};
                 tr.result = snap ? t.rec.evaluate_in_place(in, st) : t.rec.on_source_failure(in, st, snap.error());
             } catch (const std::exception& e) {
                 fail("evaluate", error(errc::invalid_argument, e.what()));

@@ -37,6 +37,43 @@ constexpr std::string_view to_string(direction d) noexcept {
     return "?";
 }
 
+/// What held a recommendation or decision back.
+enum class limit {
+    none,             ///< nothing: the policies' size stands
+    min_replicas,     ///< raised to the minimum
+    max_replicas,     ///< lowered to the maximum
+    scale_up_rate,    ///< a scale-up rate (HPA ScaleUpLimit, Knative max_scale_up_rate)
+    scale_down_rate,  ///< a scale-down rate (HPA ScaleDownLimit, Knative max_scale_down_rate)
+    stabilization,    ///< a stabilization window kept an earlier, larger size
+    cooldown,         ///< a rule's cooldown
+    partial_metrics,  ///< some metrics were missing: no scale-down
+    fallback,         ///< metrics failed: the fallback decided
+    hysteresis,       ///< inside the hysteresis band
+    schedule,         ///< a scheduled minimum
+    panic,            ///< panic mode holds the size it reached
+    activation,       ///< scale to or from zero by the activation rule
+};
+
+/// The name of a limit ("max_replicas", ...; "" for none).
+constexpr std::string_view to_string(limit l) noexcept {
+    switch (l) {
+    case limit::none: return "";
+    case limit::min_replicas: return "min_replicas";
+    case limit::max_replicas: return "max_replicas";
+    case limit::scale_up_rate: return "scale_up_rate";
+    case limit::scale_down_rate: return "scale_down_rate";
+    case limit::stabilization: return "stabilization";
+    case limit::cooldown: return "cooldown";
+    case limit::partial_metrics: return "partial_metrics";
+    case limit::fallback: return "fallback";
+    case limit::hysteresis: return "hysteresis";
+    case limit::schedule: return "schedule";
+    case limit::panic: return "panic";
+    case limit::activation: return "activation";
+    }
+    return "?";
+}
+
 /// A rule that fired: the seed's decision record {rule, current value, action, scale size}.
 struct rule_decision {
     std::string rule{};            ///< the rule's (or step policy's) name
@@ -51,7 +88,7 @@ struct explanation {
     std::string policy{};           ///< the policy or rule that set the size ("" for none)
     std::string metric{};           ///< the metric that drove it ("" for none)
     std::optional<double> value{};  ///< that metric's value, if read
-    std::string limited_by{};       ///< what held it back: "max_replicas", "cooldown", ... ("" if nothing)
+    limit limited_by = limit::none;  ///< what held it back
     std::string reason{};           ///< one readable sentence
     std::vector<std::string> notes{};  ///< everything else worth knowing (missing metrics, ...)
 
@@ -63,23 +100,33 @@ struct explanation {
             if (value) out += fmt::format(" [{}={:g}]", metric, *value);
             else out += fmt::format(" [{}]", metric);
         }
-        if (!limited_by.empty()) out += fmt::format(" [limited by {}]", limited_by);
+        if (limited_by != limit::none) out += fmt::format(" [limited by {}]", scaling::to_string(limited_by));
         for (const auto& n : notes) out += fmt::format(" [{}]", n);
         return out;
     }
 };
 
+/// The sizes a recommender keeps its decisions within (recommender_options' min and max).
+/// Policies that clamp on their own (the HPA) clamp to these, so the bounds have one source.
+struct replica_bounds {
+    std::int64_t min = 0;  ///< the smallest size
+    std::int64_t max = 0;  ///< the largest size
+};
+
 /// Everything a policy may look at for one evaluation. Pure data, passed in.
 struct scaling_input {
-    const snapshot* metrics = nullptr;  ///< the metric snapshot (never null when evaluated)
-    std::int64_t current = 0;           ///< the size now
-    std::int64_t ready = -1;            ///< members ready to serve; -1 means "same as current"
-    time_point now{};                   ///< the evaluation instant (monotonic)
-    /// The wall-clock time, for time-of-day policies. Passed in, never read.
-    std::optional<std::chrono::sys_seconds> wall_clock;
+    const snapshot& metrics;                  ///< the metric snapshot
+    std::int64_t current = 0;                 ///< the size now
+    std::optional<std::int64_t> ready{};      ///< members ready to serve; unset: all of `current`
+    time_point now{};                         ///< the evaluation instant (monotonic)
+    /// The time of day, for time-of-day policies. Passed in, never read; unset when the
+    /// caller has none (a schedule then abstains).
+    std::optional<wall_time> wall{};
+    /// The recommender's bounds; unset when a policy is evaluated on its own.
+    std::optional<replica_bounds> bounds{};
 
     /// `ready`, or `current` when not given.
-    std::int64_t ready_members() const noexcept { return ready >= 0 ? ready : current; }
+    std::int64_t ready_members() const noexcept { return ready.value_or(current); }
 };
 
 /// One policy's opinion. An empty `desired` abstains (no rule fired, outside a schedule,

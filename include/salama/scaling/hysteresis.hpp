@@ -56,7 +56,7 @@ public:
         recommendation r = inner_.recommend(in, st);
         if (!r.desired || *r.desired == in.current) return r;
         const bool up = *r.desired > in.current;
-        const auto reading = read_metric(*in.metrics, opts_.metric);
+        const auto reading = read_metric(in.metrics, opts_.metric);
         if (!reading.value) {
             if (up) return r;  // missing data never blocks a scale-up, and never allows a scale-down
             return hold(std::move(r), in, fmt::format("scale-down held: {}", reading.missing_reason));
@@ -81,7 +81,7 @@ private:
         r.why.notes.push_back(fmt::format("{} wanted {}: {}", r.why.policy, *r.desired, r.why.reason));
         r.desired = in.current;
         r.why.policy = name();
-        r.why.limited_by = "hysteresis";
+        r.why.limited_by = limit::hysteresis;
         r.why.reason = std::move(why);
         return r;
     }

@@ -84,7 +84,7 @@ public:
 
     /// Folds the current value into both windows and recommends a size.
     recommendation recommend(const scaling_input& in, state_type& st) const {
-        const auto reading = read_metric(*in.metrics, opts_.metric);
+        const auto reading = read_metric(in.metrics, opts_.metric);
         if (!reading.value) return recommendation::missing(opts_.name, opts_.metric.name, reading.missing_reason);
         st.stable.add(*reading.value, in.now);
         st.panic.add(*reading.value, in.now);
@@ -96,12 +96,12 @@ public:
         const double max_down = std::floor(ready / opts_.max_scale_down_rate);
         const double dspc = std::ceil(stable_avg / opts_.target);
         const double dppc = std::ceil(panic_avg / opts_.target);
-        const auto clamp_rate = [&](double d, std::string& limit) {
-            if (d > max_up) limit = "max_scale_up_rate";
-            if (d < max_down) limit = "max_scale_down_rate";
+        const auto clamp_rate = [&](double d, limit& lim) {
+            if (d > max_up) lim = limit::scale_up_rate;
+            if (d < max_down) lim = limit::scale_down_rate;
             return static_cast<std::int64_t>(std::min(std::max(d, max_down), max_up));
         };
-        std::string stable_limit, panic_limit;
+        limit stable_limit = limit::none, panic_limit = limit::none;
         const std::int64_t desired_stable = clamp_rate(dspc, stable_limit);
         const std::int64_t desired_panic = clamp_rate(dppc, panic_limit);
 
@@ -125,7 +125,7 @@ public:
             r.why.limited_by = panic_limit;
             if (d < st.max_panic || d < in.current) {
                 d = std::max(st.max_panic, in.current);
-                r.why.limited_by = "panic";
+                r.why.limited_by = limit::panic;
             }
             st.max_panic = std::max(st.max_panic, d);
             r.desired = d;

@@ -71,7 +71,10 @@ public:
     }
 
     /// The same, updating `state` in place (what the loop uses to avoid a copy).
-    decision evaluate_in_place(const scaling_input& in, state_type& state) const {
+    decision evaluate_in_place(const scaling_input& outer, state_type& state) const {
+        // The policies see the recommender's bounds: the only place bounds are configured.
+        const scaling_input in{outer.metrics, outer.current, outer.ready, outer.now, outer.wall,
+                               replica_bounds{opts_.min_replicas, opts_.max_replicas}};
         recommendation recs[sizeof...(Policies)];
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             ((recs[I] = std::get<I>(policies_).recommend(in, std::get<I>(state.policies))), ...);

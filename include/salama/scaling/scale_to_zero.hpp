@@ -60,7 +60,7 @@ public:
     /// 0 -> 1 on activation, 1 <-> N by the inner policy, N -> 0 after the cooldown.
     recommendation recommend(const scaling_input& in, state_type& st) const {
         recommendation r = inner_.recommend(in, st.inner);
-        const auto reading = read_metric(*in.metrics, opts_.activation_metric);
+        const auto reading = read_metric(in.metrics, opts_.activation_metric);
         if (!reading.value) {
             if (in.current > 0) {
                 r.why.notes.push_back(fmt::format("activation unknown: {}", reading.missing_reason));
@@ -72,28 +72,28 @@ public:
         const bool active = v > opts_.activation_threshold;
         if (active || !st.last_active) st.last_active = in.now;
 
-        auto own = [&](std::int64_t desired, std::string limited, std::string reason) {
+        auto own = [&](std::int64_t desired, limit limited, std::string reason) {
             recommendation o;
             o.desired = desired;
             o.fired = std::move(r.fired);
             o.why.policy = name();
             o.why.metric = opts_.activation_metric.name;
             o.why.value = v;
-            o.why.limited_by = std::move(limited);
+            o.why.limited_by = limited;
             o.why.reason = std::move(reason);
             return o;
         };
         if (in.current == 0) {
             if (active)
-                return own(1, "activation", fmt::format("activated: {}={:g} > activation threshold {:g}: 0 -> 1",
+                return own(1, limit::activation, fmt::format("activated: {}={:g} > activation threshold {:g}: 0 -> 1",
                                                         opts_.activation_metric.name, v, opts_.activation_threshold));
-            return own(0, "activation", fmt::format("inactive: {}={:g} <= activation threshold {:g}: stay at zero",
+            return own(0, limit::activation, fmt::format("inactive: {}={:g} <= activation threshold {:g}: stay at zero",
                                                     opts_.activation_metric.name, v, opts_.activation_threshold));
         }
         if (!active) {
             const duration idle = in.now - *st.last_active;
             if (idle >= opts_.cooldown)
-                return own(0, "activation",
+                return own(0, limit::activation,
                            fmt::format("inactive for {:g}s (cooldown {:g}s): {}={:g} <= activation threshold {:g}: scale to zero",
                                        to_seconds(idle), to_seconds(opts_.cooldown), opts_.activation_metric.name, v,
                                        opts_.activation_threshold));
@@ -104,7 +104,7 @@ public:
         if (r.desired && *r.desired < 1) {
             r.why.notes.push_back(fmt::format("{} wanted {}", r.why.policy, *r.desired));
             r.desired = 1;
-            r.why.limited_by = "activation";
+            r.why.limited_by = limit::activation;
         }
         return r;
     }

@@ -161,10 +161,9 @@ inline any_policy parse_rules(const boost::json::value& v, const std::string& pa
     for (std::size_t i = 0; i < arr.size(); ++i) {
         const std::string rp = fmt::format("{}.rules[{}]", path, i);
         json_fields r(arr[i], rp,
-                      {"name", "resource", "metric", "threshold", "action", "cooldown", "scale_size"});
+                      {"name", "metric", "threshold", "action", "cooldown", "scale_size"});
         scaling_rule rule;
         rule.name = r.string("name", "");
-        rule.resource = r.string("resource", resource::cpu);
         rule.metric = r.string("metric");
         rule.threshold = r.number("threshold");
         rule.action = r.choice<scale_action>(

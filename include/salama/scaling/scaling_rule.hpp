@@ -18,11 +18,11 @@
 namespace salama::scaling {
 
 /// A threshold rule. A scale_up rule fires when the metric is at or above the threshold;
-/// a scale_down rule fires when it is at or below. It is the one-step case of a step
-/// scaling policy (see step_scaling.hpp) and shares its cooldown semantics.
+/// a scale_down rule fires when it is at or below. It is the one-step case of a step scaling
+/// policy (see step_scaling.hpp) and shares its cooldown semantics. The resource type it
+/// scales is its recommender's (recommender_options::resource), which picks the actuator.
 struct scaling_rule {
     std::string name{};                         ///< defaults to "<metric>_<action>"
-    std::string resource{resource::cpu};      ///< resource type: cpu, gpu, memory or user-defined
     std::string metric{};                       ///< the metric read (averaged over members)
     double threshold = std::numeric_limits<double>::quiet_NaN();  ///< must be set
     scale_action action = scale_action::scale_up;
@@ -38,9 +38,6 @@ struct scaling_rule {
     /// non-negative, got -1").
     void validate(std::string_view where = "scaling_rule") const {
         validator v{where};
-        v.non_empty("resource", resource);
-        v.check(resource.find_first_of(" \t\r\n\"\\") == std::string::npos, "resource",
-                "must not contain blanks, quotes or backslashes");
         v.check(is_valid_metric_name(metric), "metric",
                 metric.empty() ? "must not be empty"
                                : fmt::format("must match [a-zA-Z_:][a-zA-Z0-9_:]*, got '{}'", metric));

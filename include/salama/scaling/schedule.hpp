@@ -75,8 +75,8 @@ public:
     /// The largest minimum of the open windows, as a lower bound; abstains when none is
     /// open or no wall-clock time was given.
     recommendation recommend(const scaling_input& in, state_type&) const {
-        if (!in.wall_clock) return recommendation::abstain("schedule", "no wall-clock time given");
-        const auto* w = open_window(*in.wall_clock);
+        if (!in.wall) return recommendation::abstain("schedule", "no wall-clock time given");
+        const auto* w = open_window(*in.wall);
         if (!w) return recommendation::abstain("schedule", "no window open");
         recommendation r;
         r.desired = w->min_replicas;

@@ -255,7 +255,7 @@ public:
             if (j == queries.size()) queries.push_back(&policies_[i].metric);
             query_of[i] = j;
         }
-        const auto readings = read_metrics(*in.metrics, queries);
+        const auto readings = read_metrics(in.metrics, queries);
         for (const auto& r : readings)
             for (const auto& s : r.skipped) notes.push_back(s);
         for (std::size_t i = 0; i < policies_.size(); ++i) {
@@ -298,7 +298,7 @@ public:
             if (best_in) notes.push_back("a scale-out takes precedence over the scale-in rules that fired");
             if (best_out->desired <= in.current) {
                 rec.desired = in.current;
-                rec.why.limited_by = "cooldown";
+                rec.why.limited_by = limit::cooldown;
                 rec.why.reason = fmt::format(
                     "{}: the {} members added since the scale-out cooldown began already cover this step",
                     what, in.current - out_base);
@@ -323,7 +323,7 @@ public:
                 const time_point until = std::max(in_cooling ? *st.in_until : time_point::min(),
                                                   out_cooling ? *st.out_until : time_point::min());
                 rec.desired = in.current;
-                rec.why.limited_by = "cooldown";
+                rec.why.limited_by = limit::cooldown;
                 rec.why.reason = fmt::format("{}: scale-in blocked by the {} cooldown for another {:g}s", what,
                                              in_cooling ? "scale-in" : "scale-out", to_seconds(until - in.now));
             } else {

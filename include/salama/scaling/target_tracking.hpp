@@ -52,6 +52,18 @@ struct target_tracking_options {
     }
 };
 
+/// The salama limit for the HPA's ScalingLimited reason.
+constexpr limit from_hpa(hpa::limit_reason r) noexcept {
+    switch (r) {
+    case hpa::limit_reason::desired_within_range: return limit::none;
+    case hpa::limit_reason::scale_up_limit: return limit::scale_up_rate;
+    case hpa::limit_reason::too_many_replicas: return limit::max_replicas;
+    case hpa::limit_reason::scale_down_limit: return limit::scale_down_rate;
+    case hpa::limit_reason::too_few_replicas: return limit::min_replicas;
+    }
+    return limit::none;
+}
+
 /// The HPA as a scaling policy (combine several with max, or give it several metrics).
 class target_tracking {
 public:
@@ -80,11 +92,16 @@ public:
         ri.current_replicas = clamp32(in.current);
         ri.status_replicas = clamp32(in.ready_members());
         ri.last_desired_replicas = st.last_desired;
+        if (in.bounds) {
+            // Inside a recommender its bounds are the only ones (the spec's are not used).
+            ri.min_replicas = clamp32(in.bounds->min);
+            ri.max_replicas = clamp32(in.bounds->max);
+        }
         std::vector<std::string> notes;
 
         std::set<std::string, std::less<>> names;
         for (const auto& m : spec.metrics) {
-            in.metrics->for_each(m.name, {}, [&](const metric_sample& s) {
+            in.metrics.for_each(m.name, {}, [&](const metric_sample& s) {
                 if (auto who = s.labels.get(opts_.member_label)) names.emplace(*who);
             });
         }
@@ -93,7 +110,7 @@ public:
         for (std::int64_t i = static_cast<std::int64_t>(names.size()); i < in.current; ++i)
             ri.members.push_back(make_member(fmt::format("unreported-{}", i), spec));
 
-        for (const auto& m : spec.metrics) ri.readings.push_back(reading_for(m, *in.metrics, notes));
+        for (const auto& m : spec.metrics) ri.readings.push_back(reading_for(m, in.metrics, notes));
 
         hpa::decision d = ctrl_.reconcile(ri, st.hpa, in.now);
         st.hpa = std::move(d.state);
@@ -112,7 +129,7 @@ public:
                 r.why.reason = d.reason;
                 return r;
             }
-            r.why.limited_by = "partial_metrics";
+            r.why.limited_by = limit::partial_metrics;
         }
         r.desired = d.desired_replicas;
         r.why.reason = d.reason;
@@ -126,11 +143,11 @@ public:
             }
         }
         if (d.limit && *d.limit != hpa::limit_reason::desired_within_range)
-            r.why.limited_by = std::string(hpa::to_string(*d.limit));
+            r.why.limited_by = from_hpa(*d.limit);
         if (d.stabilized_replicas && d.metric_replicas && *d.stabilized_replicas != *d.metric_replicas) {
             r.why.notes.push_back(fmt::format("metrics proposed {}, stabilized to {}", *d.metric_replicas,
                                               *d.stabilized_replicas));
-            if (r.why.limited_by.empty()) r.why.limited_by = "stabilization";
+            if (r.why.limited_by == limit::none) r.why.limited_by = limit::stabilization;
         }
         return r;
     }

@@ -33,23 +33,15 @@ struct trace {
     std::vector<trace_frame> frames;
 };
 
-/// Why a trace could not be read: the line and the reason.
-struct trace_error {
-    std::size_t line = 0;
-    std::string reason;
-    /// "line N: reason".
-    std::string message() const { return fmt::format("line {}: {}", line, reason); }
-};
-
 /// Parses trace CSV text. `origin` is the monotonic time given to the first frame; later
-/// frames keep their distance from it.
-inline boost::system::result<trace, trace_error> parse_trace(std::string_view text,
-                                                             time_point origin = time_point{std::chrono::hours(24)}) {
+/// frames keep their distance from it. A malformed trace is errc::parse_error whose detail
+/// says "line N: reason".
+inline result<trace> parse_trace(std::string_view text, time_point origin = time_point{std::chrono::hours(24)}) {
     trace t;
     std::size_t line_no = 0;
     bool header = false;
     std::int64_t first = 0;
-    auto fail = [&](std::string why) { return trace_error{line_no, std::move(why)}; };
+    auto fail = [&](std::string_view why) { return error(errc::parse_error, fmt::format("line {}: {}", line_no, why)); };
     while (!text.empty()) {
         const auto nl = text.find('\n');
         std::string_view line = text.substr(0, nl);
@@ -90,7 +82,7 @@ inline boost::system::result<trace, trace_error> parse_trace(std::string_view te
         if (!f[1].empty()) labels.set(label::member, f[1]);
         (void)t.frames.back().metrics.add(f[2], v, std::move(labels));  // a refused value stays recorded
     }
-    if (!header) return trace_error{line_no, "empty trace: no header"};
+    if (!header) return error(errc::parse_error, fmt::format("line {}: empty trace: no header", line_no));
     return t;
 }
 

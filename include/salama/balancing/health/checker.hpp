@@ -1,5 +1,6 @@
 // salama: the active health checker: probes every target each interval and turns results
-// into healthy/unhealthy transitions (rise/fall), counted, logged and reported.
+// into healthy/unhealthy transitions (rise/fall), counted, logged and reported. It follows
+// the library's loop model (core/loop.hpp).
 #pragma once
 
 #include "salama/balancing/health/health.hpp"
@@ -8,7 +9,9 @@
 #include "salama/core/clock.hpp"
 #include "salama/core/error.hpp"
 #include "salama/core/log.hpp"
+#include "salama/core/loop.hpp"
 #include "salama/core/metrics_registry.hpp"
+#include "salama/core/telemetry.hpp"
 #include "salama/core/validation.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -41,12 +44,16 @@ struct health_check_options {
     health_thresholds thresholds{};    ///< consecutive results that flip a node
     health_status initial = health_status::unhealthy;  ///< status of a newly added target
     std::uint64_t jitter_seed = 0;     ///< seed of the jitter; 0 draws one from the system
+    /// The deadline of one probe, on top of the probe's own timeout: a probe still running
+    /// then is abandoned and counts as a "timeout" failure.
+    duration probe_deadline = std::chrono::seconds(10);
 
     /// Throws config_error naming the first invalid field.
     void validate() const {
         validator v{"health_check_options"};
         v.positive("interval", to_seconds(interval));
         v.non_negative("jitter", to_seconds(jitter));
+        v.positive("probe_deadline", to_seconds(probe_deadline));
         v.throw_if_failed();
         thresholds.validate("health_check_options.thresholds");
     }
@@ -79,189 +86,110 @@ struct target_health {
 
 /// Probes every registered target concurrently once per round and feeds each result into
 /// that target's health_state_machine. `check_once()` runs one round (tests drive it round by
-/// round); `run()` repeats rounds every interval until its awaitable is cancelled. Each round
-/// counts into the registry:
+/// round); `run()` repeats rounds every interval until its awaitable is cancelled; `start()`
+/// and `stop()` run that loop on the checker's own strand. The checker may be destroyed while
+/// its loop or a round runs (they end at their next resumption; probes still in flight are
+/// cancelled). Each round counts into the registry (every series labelled `name`, the
+/// telemetry's instance name; a removed target's series are removed with it):
 ///   salama_health_checks_total{node}, salama_health_check_failures_total{node,reason},
 ///   salama_health_transitions_total{node,to}, salama_health_node_healthy{node},
 ///   salama_health_check_duration_seconds, salama_health_check_rounds_total,
-///   salama_health_check_errors_total (rounds that threw and were survived).
-/// Targets may be added and removed from any thread; rounds must not overlap (do not call
-/// check_once() while run() is active). The checker must outlive the coroutines it starts;
-/// probes still in flight after a cancellation finish within their own timeout.
+///   salama_health_check_errors_total (rounds that failed and were survived).
+/// Targets may be added and removed from any thread; rounds never overlap.
 template <health_probe Probe>
 class health_checker {
 public:
-    /// Called once per transition, on the executor that runs the round.
+    /// Called once per transition, on the checker's strand.
     using change_handler = std::function<void(const health_change&)>;
 
-    /// Throws config_error on invalid options.
-    health_checker(Probe probe, health_check_options opts, metrics_registry& registry,
-                   logger log = {})
-        : probe_(std::make_shared<Probe>(std::move(probe))),
-          opts_(std::move(opts)),
-          log_(std::move(log)),
-          checks_(registry.counter("salama_health_checks_total",
-                                   "Active health checks run, per node.", {"node"})),
-          failures_(registry.counter("salama_health_check_failures_total",
-                                     "Active health checks that failed, per node and reason.",
-                                     {"node", "reason"})),
-          transitions_(registry.counter("salama_health_transitions_total",
-                                        "Health status changes, per node and new status.",
-                                        {"node", "to"})),
-          healthy_(registry.gauge("salama_health_node_healthy",
-                                  "1 while a node passes its active health checks, else 0.",
-                                  {"node"})),
-          latency_(registry.histogram("salama_health_check_duration_seconds",
-                                      "Duration of active health checks that reached the node.")
-                       .with({})),
-          rounds_(registry.counter("salama_health_check_rounds_total",
-                                   "Rounds of active health checks completed.").with({})),
-          errors_(registry.counter("salama_health_check_errors_total",
-                                   "Rounds of active health checks that failed and were survived.")
-                      .with({})) {
-        opts_.validate();
-        std::random_device rd;
-        rng_.seed(opts_.jitter_seed != 0 ? opts_.jitter_seed
-                                         : (std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()});
-    }
+    /// Throws config_error on invalid options or an empty instance name.
+    health_checker(asio::any_io_executor ex, Probe probe, health_check_options opts = {}, telemetry tel = {})
+        : loop_(std::move(ex)), impl_(std::make_shared<impl>(loop_.executor(), std::move(probe), std::move(opts),
+                                                             std::move(tel))) {}
 
     health_checker(const health_checker&) = delete;
     health_checker& operator=(const health_checker&) = delete;
 
-    /// Sets the function told about every transition (replaces the previous one).
-    void on_change(change_handler h) {
-        std::lock_guard lk(mu_);
-        handler_ = std::move(h);
+    /// Stops the loop; waits for a change handler running on another thread and calls it no
+    /// more.
+    ~health_checker() {
+        loop_.stop();
+        std::lock_guard lk(impl_->handler_mu);
+        impl_->handler = nullptr;
     }
 
-    /// Registers `t` in the initial status. Throws config_error on an invalid target;
-    /// returns errc::duplicate_id if its id is taken.
+    /// Sets the function told about every transition (replaces the previous one). A handler
+    /// that throws is logged and counted as a round error; the loop goes on.
+    void on_change(change_handler h) {
+        std::lock_guard lk(impl_->handler_mu);
+        impl_->handler = std::move(h);
+    }
+
+    /// Registers `t` in the initial status. errc::invalid_argument (the detail names the
+    /// field) for a target without id, host or port; errc::duplicate_id if its id is taken.
     result<void> add_target(health_target t) {
-        validate(t);
-        std::lock_guard lk(mu_);
-        if (entries_.count(t.id) != 0) return make_error_code(errc::duplicate_id);
+        if (auto bad = check_target(t)) return *bad;
+        std::lock_guard lk(impl_->mu);
+        if (impl_->entries.count(t.id) != 0)
+            return error(errc::duplicate_id, fmt::format("health target '{}' is already registered", t.id));
         const std::string id = t.id;
-        entries_.emplace(id, entry{std::move(t), health_state_machine(opts_.thresholds, opts_.initial), {}});
-        (void)healthy_.with({id}).set(opts_.initial == health_status::healthy ? 1.0 : 0.0);
+        impl_->entries.emplace(id, entry{std::move(t), health_state_machine(impl_->opts.thresholds, impl_->opts.initial), {}});
+        (void)impl_->healthy.with({id}).set(impl_->opts.initial == health_status::healthy ? 1.0 : 0.0);
         return {};
     }
 
-    /// Stops checking the target `id` (its healthy gauge drops to 0); errc::not_found if
-    /// there is none.
+    /// Stops checking the target `id` and removes its series; errc::not_found if there is
+    /// none.
     result<void> remove_target(std::string_view id) {
-        std::lock_guard lk(mu_);
-        auto it = entries_.find(id);
-        if (it == entries_.end()) return make_error_code(errc::not_found);
-        (void)healthy_.with({it->first}).set(0.0);
-        entries_.erase(it);
+        std::lock_guard lk(impl_->mu);
+        auto it = impl_->entries.find(id);
+        if (it == impl_->entries.end()) return error(errc::not_found, fmt::format("no health target '{}'", id));
+        impl_->entries.erase(it);
+        impl_->forget_series(id);
         return {};
     }
 
     /// The status of target `id`; errc::not_found if there is none.
     result<health_status> status(std::string_view id) const {
-        std::lock_guard lk(mu_);
-        auto it = entries_.find(id);
-        if (it == entries_.end()) return make_error_code(errc::not_found);
+        std::lock_guard lk(impl_->mu);
+        auto it = impl_->entries.find(id);
+        if (it == impl_->entries.end()) return error(errc::not_found, fmt::format("no health target '{}'", id));
         return it->second.machine.status();
     }
 
     /// Every target with its health, ordered by id.
     std::vector<target_health> targets() const {
-        std::lock_guard lk(mu_);
+        std::lock_guard lk(impl_->mu);
         std::vector<target_health> out;
-        out.reserve(entries_.size());
-        for (const auto& [id, e] : entries_)
+        out.reserve(impl_->entries.size());
+        for (const auto& [id, e] : impl_->entries)
             out.push_back({e.target, e.machine.status(), e.machine.consecutive_successes(),
                            e.machine.consecutive_failures(), e.last_result});
         return out;
     }
 
-    /// Runs one round: probes all targets concurrently, waits for every probe, applies the
-    /// results, reports transitions. Throws only if cancelled while waiting.
+    /// Runs one round on the checker's strand: probes all targets concurrently (each within
+    /// probe_deadline), waits for every probe, applies the results, reports transitions.
+    /// Cancelled, it applies nothing and cancels the probes in flight.
     awaitable<check_round> check_once() {
-        auto ex = co_await asio::this_coro::executor;
-        auto st = std::make_shared<round_state>(ex, probe_);
-        {
-            std::lock_guard lk(mu_);
-            for (const auto& [id, e] : entries_) st->targets.push_back(e.target);
-        }
-        const std::size_t n = st->targets.size();
-        st->outcomes.resize(n);
-        st->done = std::make_unique<channel>(ex, n == 0 ? 1 : n);
-        for (std::size_t i = 0; i < n; ++i) asio::co_spawn(ex, probe_one(st, i), asio::detached);
-        for (std::size_t i = 0; i < n; ++i) co_await st->done->async_receive(asio::use_awaitable);
-
-        check_round round;
-        round.probed = n;
-        change_handler handler;
-        {
-            std::lock_guard lk(mu_);
-            handler = handler_;
-            for (std::size_t i = 0; i < n; ++i) {
-                const auto& t = st->targets[i];
-                const auto& o = st->outcomes[i];
-                checks_.with({t.id}).inc();
-                if (o.success) {
-                    ++round.succeeded;
-                    (void)latency_.observe(to_seconds(o.latency));
-                } else {
-                    ++round.failed;
-                    failures_.with({t.id, o.reason}).inc();
-                    log_.debug("health: check of {} failed: {}", t.id, o.detail);
-                }
-                auto it = entries_.find(t.id);
-                if (it == entries_.end()) continue;  // removed during the round
-                it->second.last_result = o.detail;
-                const auto before = it->second.machine.status();
-                if (auto to = it->second.machine.record(o.success)) {
-                    round.changes.push_back({t.id, before, *to, o.detail});
-                    transitions_.with({t.id, std::string(to_string(*to))}).inc();
-                    (void)healthy_.with({t.id}).set(*to == health_status::healthy ? 1.0 : 0.0);
-                }
-            }
-        }
-        rounds_.inc();
-        for (const auto& c : round.changes) {
-            log_.info("health: node {} {} -> {} ({})", c.node_id, to_string(c.from),
-                      to_string(c.to), c.reason);
-            if (handler) handler(c);
-        }
-        co_return round;
+        return asio::co_spawn(loop_.executor(), impl::round(impl_), asio::use_awaitable);
     }
 
     /// Runs rounds every interval (plus jitter) until the awaitable is cancelled. A round
-    /// that throws is logged, counted and survived.
-    awaitable<void> run() {
-        asio::steady_timer timer(co_await asio::this_coro::executor);
-        for (;;) {
-            const auto started = std::chrono::steady_clock::now();
-            bool cancelled = false;
-            try {
-                co_await check_once();
-            } catch (const boost::system::system_error& e) {
-                // Cancelled while waiting on a timer or on the round's probes: stopping, not failing.
-                if (e.code() == asio::error::operation_aborted ||
-                    e.code() == asio::experimental::error::channel_cancelled) {
-                    cancelled = true;
-                } else {
-                    errors_.inc();
-                    log_.error("health: round failed: {}", e.what());
-                }
-            } catch (const std::exception& e) {
-                errors_.inc();
-                log_.error("health: round failed: {}", e.what());
-            }
-            if (cancelled) co_return;
-            auto cs = co_await asio::this_coro::cancellation_state;
-            if (cs.cancelled() != asio::cancellation_type::none) co_return;
-            timer.expires_at(started + next_wait());
-            auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-            if (ec) co_return;
-        }
+    /// that fails is logged, counted and survived.
+    awaitable<void> run() { return asio::co_spawn(loop_.executor(), impl::loop(impl_), asio::use_awaitable); }
+
+    /// Starts run() on the checker's strand, unless a loop started here still runs.
+    bool start() {
+        return loop_.start([self = impl_] { return impl::loop(self); });
     }
+    /// Stops the loop started by start(). Safe from any thread.
+    void stop() noexcept { loop_.stop(); }
+    /// True from start() until that loop has ended.
+    bool running() const noexcept { return loop_.running(); }
 
     /// The options in force.
-    const health_check_options& options() const noexcept { return opts_; }
+    const health_check_options& options() const noexcept { return impl_->opts; }
 
 private:
     using channel = asio::experimental::concurrent_channel<void(error_code)>;
@@ -279,30 +207,71 @@ private:
         std::string detail;  // for logs and health_change::reason
     };
 
-    // Shared by the round and its probes, so that probes still in flight after the round
-    // was cancelled write into memory that is still alive.
-    struct round_state {
-        round_state(asio::any_io_executor, std::shared_ptr<Probe> p) : probe(std::move(p)) {}
-        std::shared_ptr<Probe> probe;
-        std::vector<health_target> targets;
-        std::vector<outcome> outcomes;
-        std::unique_ptr<channel> done;
-    };
-
-    static std::string reason_of(const error_code& ec) {
-        if (ec == errc::timeout) return "timeout";
-        if (ec == errc::connection_failed) return "connection_failed";
-        if (ec == errc::protocol_error) return "protocol_error";
-        if (ec == errc::cancelled) return "cancelled";
-        return "error";
+    static std::optional<error> check_target(const health_target& t) {
+        validator v{"health_target"};
+        v.non_empty("id", t.id);
+        v.non_empty("host", t.host);
+        v.check(t.port != 0, "port", "must be within [1, 65535], got 0");
+        if (v.ok()) return std::nullopt;
+        return error(errc::invalid_argument, v.error()->message());
     }
 
-    static awaitable<void> probe_one(std::shared_ptr<round_state> st, std::size_t i) {
-        outcome o;
-        try {
-            result<health> r = co_await st->probe->check(st->targets[i]);
+    // Shared by one round and its probes: probes still in flight after the round ended
+    // write into memory that is still alive.
+    struct round_state {
+        round_state(const loop_executor& ex, std::size_t n) : done(ex, n == 0 ? 1 : n), cancels(n), outcomes(n) {}
+        std::vector<health_target> targets;
+        channel done;
+        std::vector<asio::cancellation_signal> cancels;  // one per probe; touched on the strand
+        std::vector<outcome> outcomes;
+    };
+
+    struct impl {
+        impl(loop_executor e, Probe p, health_check_options o, telemetry t)
+            : ex(std::move(e)), probe(std::make_shared<Probe>(std::move(p))), opts((o.validate(), std::move(o))),
+              tel(std::move(t), "health_checker.telemetry"),
+              checks(tel.counter("salama_health_checks_total", "Active health checks run, per node.", {"node"})),
+              failures(tel.counter("salama_health_check_failures_total",
+                                   "Active health checks that failed, per node and reason.", {"node", "reason"})),
+              transitions(tel.counter("salama_health_transitions_total",
+                                      "Health status changes, per node and new status.", {"node", "to"})),
+              healthy(tel.gauge("salama_health_node_healthy",
+                                "1 while a node passes its active health checks, else 0.", {"node"})),
+              latency(tel.histogram("salama_health_check_duration_seconds",
+                                    "Duration of active health checks that reached the node.")
+                          .with()),
+              rounds(tel.counter("salama_health_check_rounds_total", "Rounds of active health checks completed.")
+                         .with()),
+              errors(tel.counter("salama_health_check_errors_total",
+                                 "Rounds of active health checks that failed and were survived.")
+                         .with()) {
+            std::random_device rd;
+            rng.seed(opts.jitter_seed != 0 ? opts.jitter_seed : (std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()});
+        }
+
+        // Called with mu held.
+        void forget_series(std::string_view id) {
+            checks.remove("node", id);
+            failures.remove("node", id);
+            transitions.remove("node", id);
+            healthy.remove("node", id);
+        }
+
+        static std::string reason_of(const error_code& ec) {
+            if (ec == condition::timeout) return "timeout";
+            if (ec == condition::connection_failed) return "connection_failed";
+            if (ec == condition::protocol_error) return "protocol_error";
+            if (ec == condition::cancelled) return "cancelled";
+            return "error";
+        }
+
+        static awaitable<void> probe_one(std::shared_ptr<impl> self, std::shared_ptr<round_state> st, std::size_t i) {
+            outcome o;
+            result<health> r = co_await call_with_deadline(self->ex, self->probe->check(st->targets[i]),
+                                                           self->opts.probe_deadline, errc::user_code_threw);
             if (!r) {
-                o.reason = reason_of(r.error());
+                // A probe that threw is told apart: its own bug, not the node's.
+                o.reason = r.error() == errc::user_code_threw ? "exception" : reason_of(r.error());
                 o.detail = r.error().message();
             } else {
                 o.success = r->healthy;
@@ -310,37 +279,130 @@ private:
                 o.reason = r->healthy ? "" : "unhealthy";
                 o.detail = r->detail;
             }
-        } catch (const std::exception& e) {
-            o.reason = "exception";
-            o.detail = e.what();
-        } catch (...) {
-            o.reason = "exception";
-            o.detail = "unknown exception";
+            st->outcomes[i] = std::move(o);
+            st->done.try_send(error_code{});
         }
-        st->outcomes[i] = std::move(o);
-        st->done->try_send(error_code{});
-    }
 
-    duration next_wait() {
-        if (opts_.jitter.count() <= 0) return opts_.interval;
-        std::uniform_int_distribution<duration::rep> d(0, opts_.jitter.count());
-        return opts_.interval + duration{d(rng_)};
-    }
+        static awaitable<check_round> round(std::shared_ptr<impl> self) {
+            co_await asio::this_coro::throw_if_cancelled(false);
+            impl& s = *self;
+            std::vector<health_target> targets;
+            {
+                std::lock_guard lk(s.mu);
+                for (const auto& [id, e] : s.entries) targets.push_back(e.target);
+            }
+            const std::size_t n = targets.size();
+            auto st = std::make_shared<round_state>(s.ex, n);
+            st->targets = std::move(targets);
+            for (std::size_t i = 0; i < n; ++i)
+                asio::co_spawn(s.ex, probe_one(self, st, i),
+                               asio::bind_cancellation_slot(st->cancels[i].slot(), asio::detached));
+            check_round out;
+            for (std::size_t i = 0; i < n; ++i) {
+                auto [ec] = co_await st->done.async_receive(asio::as_tuple(asio::use_awaitable));
+                if (ec || co_await cancelled_here()) {
+                    // Stopped: cancel the probes in flight (they end within their deadline at
+                    // the latest) and apply nothing.
+                    for (auto& c : st->cancels) c.emit(asio::cancellation_type::terminal);
+                    throw boost::system::system_error(asio::error::operation_aborted);
+                }
+            }
+            s.apply(*st, out);
+            co_return out;
+        }
 
-    std::shared_ptr<Probe> probe_;
-    health_check_options opts_;
-    logger log_;
-    counter_family& checks_;
-    counter_family& failures_;
-    counter_family& transitions_;
-    gauge_family& healthy_;
-    salama::histogram& latency_;
-    salama::counter& rounds_;
-    salama::counter& errors_;
-    std::mt19937_64 rng_;
-    mutable std::mutex mu_;
-    std::map<std::string, entry, std::less<>> entries_;
-    change_handler handler_;
+        void apply(const round_state& st, check_round& round) {
+            round.probed = st.targets.size();
+            {
+                std::lock_guard lk(mu);
+                for (std::size_t i = 0; i < st.targets.size(); ++i) {
+                    const auto& t = st.targets[i];
+                    const auto& o = st.outcomes[i];
+                    if (o.success) ++round.succeeded;
+                    else ++round.failed;
+                    auto it = entries.find(t.id);
+                    if (it == entries.end()) continue;  // removed during the round: its series are gone
+                    (void)checks.with({t.id}).inc();
+                    if (o.success) {
+                        (void)latency.observe(to_seconds(o.latency));
+                    } else {
+                        (void)failures.with({t.id, o.reason}).inc();
+                        tel.log().debug("health {}: check of {} failed: {}", tel.name(), t.id, o.detail);
+                    }
+                    it->second.last_result = o.detail;
+                    const auto before = it->second.machine.status();
+                    if (auto to = it->second.machine.record(o.success)) {
+                        round.changes.push_back({t.id, before, *to, o.detail});
+                        (void)transitions.with({t.id, to_string(*to)}).inc();
+                        (void)healthy.with({t.id}).set(*to == health_status::healthy ? 1.0 : 0.0);
+                    }
+                }
+            }
+            (void)rounds.inc();
+            for (const auto& c : round.changes)
+                tel.log().info("health {}: node {} {} -> {} ({})", tel.name(), c.node_id, to_string(c.from),
+                               to_string(c.to), c.reason);
+            std::lock_guard lk(handler_mu);
+            if (!handler) return;
+            auto h = handler;  // the handler may replace itself or destroy the checker
+            for (const auto& c : round.changes) {
+                try {
+                    h(c);
+                } catch (const std::exception& e) {
+                    (void)errors.inc();
+                    tel.log().error("health {}: change handler threw: {}", tel.name(), e.what());
+                }
+            }
+        }
+
+        static awaitable<void> loop(std::shared_ptr<impl> self) {
+            co_await asio::this_coro::throw_if_cancelled(false);
+            asio::steady_timer timer(self->ex);
+            for (;;) {
+                const auto started = std::chrono::steady_clock::now();  // paces real probes only
+                std::string failure;
+                try {
+                    (void)co_await round(self);
+                } catch (const std::exception& e) {
+                    failure = e.what();
+                }
+                if (co_await cancelled_here()) co_return;
+                if (!failure.empty()) {
+                    (void)self->errors.inc();
+                    self->tel.log().error("health {}: round failed: {}", self->tel.name(), failure);
+                }
+                const auto elapsed = std::chrono::steady_clock::now() - started;
+                const auto wait = self->next_wait() - elapsed;
+                if (!co_await wait_for(timer, wait.count() > 0 ? wait : duration::zero())) co_return;
+            }
+        }
+
+        duration next_wait() {
+            if (opts.jitter.count() <= 0) return opts.interval;
+            std::uniform_int_distribution<duration::rep> d(0, opts.jitter.count());
+            return opts.interval + duration{d(rng)};
+        }
+
+        loop_executor ex;
+        std::shared_ptr<Probe> probe;
+        health_check_options opts;
+        bound_telemetry tel;
+        instance_family<salama::counter> checks;
+        instance_family<salama::counter> failures;
+        instance_family<salama::counter> transitions;
+        instance_family<salama::gauge> healthy;
+        salama::histogram& latency;
+        salama::counter& rounds;
+        salama::counter& errors;
+        std::mt19937_64 rng;
+        mutable std::mutex mu;
+        std::map<std::string, entry, std::less<>> entries;
+        std::recursive_mutex handler_mu;
+        change_handler handler;
+    };
+
+    loop_runner loop_;
+    std::shared_ptr<impl> impl_;
 };
 
 }  // namespace salama::balancing::health

@@ -25,19 +25,19 @@ inline decision fail(const scaling_input& in, std::size_t& failures, const recom
     const auto& fb = opts.fallback;
     if (failures < fb.failure_threshold) {
         d.desired = in.current;
-        d.why.limited_by = "fallback";
+        d.why.limited_by = limit::fallback;
         d.why.reason = fmt::format("{}; holding {} (failure {} of {} before the fallback acts)", what,
                                    in.current, failures, fb.failure_threshold);
         return d;  // not clamped: holding means no change at all
     }
     if (fb.mode == fallback_mode::hold) {
         d.desired = in.current;
-        d.why.limited_by = "fallback";
+        d.why.limited_by = limit::fallback;
         d.why.reason = fmt::format("{}; fallback holds {}", what, in.current);
         return d;
     }
     d.desired = fb.replicas;
-    d.why.limited_by = "fallback";
+    d.why.limited_by = limit::fallback;
     d.why.reason = fmt::format("{}; fallback sets {} replicas", what, fb.replicas);
     return d;
 }
@@ -47,7 +47,7 @@ inline decision apply_floor(decision d, const recommendation* floor) {
     if (!floor || d.desired >= *floor->desired) return d;
     d.why.notes.push_back(fmt::format("{} wanted {}", d.why.policy.empty() ? "policy" : d.why.policy, d.desired));
     d.desired = *floor->desired;
-    d.why.limited_by = floor->why.policy;
+    d.why.limited_by = limit::schedule;
     d.why.reason = fmt::format("{}; raised to the floor: {}", d.why.reason, floor->why.reason);
     return d;
 }
@@ -58,12 +58,12 @@ inline decision clamp(const recommender_options& opts, decision d) {
         d.why.notes.push_back(fmt::format("{} wanted {}", d.why.policy.empty() ? "policy" : d.why.policy,
                                           d.desired));
         d.desired = opts.max_replicas;
-        d.why.limited_by = "max_replicas";
+        d.why.limited_by = limit::max_replicas;
     } else if (d.desired < opts.min_replicas) {
         d.why.notes.push_back(fmt::format("{} wanted {}", d.why.policy.empty() ? "policy" : d.why.policy,
                                           d.desired));
         d.desired = opts.min_replicas;
-        d.why.limited_by = "min_replicas";
+        d.why.limited_by = limit::min_replicas;
     }
     return d;
 }
@@ -115,7 +115,7 @@ inline decision combine(std::span<recommendation> recs, const scaling_input& in,
     if (missing > 0 && d.desired < in.current) {
         // Kubernetes' rule: never scale down on partial data.
         d.desired = in.current;
-        d.why.limited_by = "partial_metrics";
+        d.why.limited_by = limit::partial_metrics;
         d.why.reason = fmt::format("{}; held: {} policies lack their metrics, so no scale-down", best->why.reason,
                                    missing);
     }

@@ -184,7 +184,9 @@ inline void validate_rules(validator& v, std::string_view field, const scaling_r
                     fmt::format("must be within [1, 1800], got {}", p.period_seconds));
         }
     }
-    if (r.tolerance) v.non_negative(fmt::format("{}.tolerance", field), *r.tolerance);
+    // Kubernetes reads a tolerance as a fraction of the target: 1.5 would make every ratio
+    // "within tolerance" downwards and a negative bound upwards.
+    if (r.tolerance) v.in_range(fmt::format("{}.tolerance", field), *r.tolerance, 0.0, 1.0);
 }
 
 /// The API default for scaling up: window 0 s, Max of Pods 4 / 15 s and Percent 100 / 15 s.

@@ -166,11 +166,11 @@ struct hpa_spec {
 /// Controller-wide settings (Kubernetes' controller-manager flags).
 struct controller_options {
     /// Legacy stabilization window, and the default scale-down window with behavior.
-    duration downscale_stabilization = 300s;
+    duration downscale_stabilization = std::chrono::seconds(300);
     /// Ratio tolerances (behavior rules may override them per direction).
     hpa::tolerances tolerance{};
-    duration cpu_initialization_period = 300s;
-    duration initial_readiness_delay = 30s;
+    duration cpu_initialization_period = std::chrono::seconds(300);
+    duration initial_readiness_delay = std::chrono::seconds(30);
     /// Legacy scale-up cap: max(factor * current, minimum).
     double scale_up_limit_factor = 2.0;
     double scale_up_limit_minimum = 4.0;
@@ -217,6 +217,10 @@ struct reconcile_input {
     std::vector<member> members;
     /// One reading per metric of the spec, in the same order.
     std::vector<metric_reading> readings;
+    /// Bounds in force instead of the spec's minReplicas and maxReplicas (a recommender's,
+    /// so that a composed policy has one source of bounds); unset: the spec's.
+    std::optional<std::int32_t> min_replicas;
+    std::optional<std::int32_t> max_replicas;
 };
 
 /// What the controller remembers between reconciles.
@@ -369,7 +373,8 @@ public:
         if (!d.state.recommendations)
             d.state.recommendations = std::vector<recommendation>{{current, now}};
 
-        const std::int32_t min = spec_.min_replicas;
+        const std::int32_t min = in.min_replicas.value_or(spec_.min_replicas);
+        const std::int32_t max = std::max(min, in.max_replicas.value_or(spec_.max_replicas));
         std::int32_t desired = 0;
         bool rescale = true;
         if (current == 0 && min != 0) {
@@ -377,8 +382,8 @@ public:
             rescale = false;
             d.reason = "scaling is disabled since the replica count of the target is zero";
             set(d, condition_type::scaling_active, false, "ScalingDisabled", d.reason);
-        } else if (current > spec_.max_replicas) {
-            desired = spec_.max_replicas;
+        } else if (current > max) {
+            desired = max;
             d.reason = "Current number of replicas above Spec.MaxReplicas";
         } else if (current < min) {
             desired = min;
@@ -400,8 +405,8 @@ public:
             if (desired > current) d.reason = fmt::format("{} above target", winner);
             if (desired < current) d.reason = "All metrics below target";
             if (desired == current) d.reason = "metrics at target";
-            desired = resolved_ ? normalize_with_behavior(d, current, desired, now)
-                                : normalize_legacy(d, current, desired, now);
+            desired = resolved_ ? normalize_with_behavior(d, current, desired, min, max, now)
+                                : normalize_legacy(d, current, desired, min, max, now);
             rescale = desired != current;
         }
         if (rescale) {
@@ -600,24 +605,25 @@ private:
         return t;
     }
 
-    std::int32_t normalize_legacy(decision& d, std::int32_t current, std::int32_t desired, time_point now) const {
+    std::int32_t normalize_legacy(decision& d, std::int32_t current, std::int32_t desired, std::int32_t min,
+                                  std::int32_t max, time_point now) const {
         auto st = stabilize_legacy(*d.state.recommendations, desired, opt_.downscale_stabilization, now);
         set(d, condition_type::able_to_scale, true, st.reason, st.message);
         d.stabilized_replicas = st.replicas;
-        auto lim = limit_legacy(current, st.replicas, spec_.min_replicas, spec_.max_replicas,
+        auto lim = limit_legacy(current, st.replicas, min, max,
                                 opt_.scale_up_limit_factor, opt_.scale_up_limit_minimum);
         finish_limits(d, st.replicas, lim);
         return lim.replicas;
     }
 
     std::int32_t normalize_with_behavior(decision& d, std::int32_t current, std::int32_t desired,
-                                         time_point now) const {
+                                         std::int32_t min, std::int32_t max, time_point now) const {
         auto st = stabilize_with_behavior(*d.state.recommendations, current, desired,
                                           resolved_->scale_up.stabilization_window_seconds,
                                           resolved_->scale_down.stabilization_window_seconds, now);
         set(d, condition_type::able_to_scale, true, st.reason, st.message);
         d.stabilized_replicas = st.replicas;
-        auto lim = limit_with_behavior(current, st.replicas, spec_.min_replicas, spec_.max_replicas, *resolved_,
+        auto lim = limit_with_behavior(current, st.replicas, min, max, *resolved_,
                                        d.state.scale_up_events, d.state.scale_down_events, now);
         finish_limits(d, st.replicas, lim);
         return lim.replicas;

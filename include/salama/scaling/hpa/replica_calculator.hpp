@@ -32,10 +32,10 @@ struct calculator_options {
     hpa::tolerances tolerance{};
     /// CPU only: a member this young may still be warming up; its sample counts only if it is
     /// ready and was taken a full window after the last readiness change.
-    duration cpu_initialization_period = 300s;
+    duration cpu_initialization_period = std::chrono::seconds(300);
     /// CPU only: a member not ready whose readiness last changed within this delay of its start
     /// has never been ready, and its sample is not used.
-    duration initial_readiness_delay = 30s;
+    duration initial_readiness_delay = std::chrono::seconds(30);
 
     /// Throws config_error naming the first invalid field.
     void validate(std::string_view prefix = "calculator_options") const {
@@ -56,7 +56,7 @@ namespace detail {
 struct member_metric {
     milli value = 0;
     time_point timestamp = zero_time;
-    duration window = 60s;
+    duration window = std::chrono::seconds(60);
 };
 
 using metric_map = std::map<std::string, member_metric, std::less<>>;

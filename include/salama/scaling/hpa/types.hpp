@@ -19,8 +19,6 @@
 
 namespace salama::scaling::hpa {
 
-using namespace std::chrono_literals;
-
 /// A quantity in milli-units (CPU "1" is 1000; a metric value of 15 is 15000).
 using milli = std::int64_t;
 
@@ -79,7 +77,7 @@ struct resource_sample {
     std::string member;
     std::vector<container_usage> containers;
     time_point timestamp = zero_time;  ///< end of the sampling window
-    duration window = 60s;             ///< length of the sampling window
+    duration window = std::chrono::seconds(60);             ///< length of the sampling window
 };
 
 /// One member's value of a per-member metric (a custom "pods" metric such as qps).
@@ -87,7 +85,7 @@ struct value_sample {
     std::string member;
     double value_milli = 0;
     time_point timestamp = zero_time;
-    duration window = 60s;
+    duration window = std::chrono::seconds(60);
 };
 
 /// Relative tolerances around the target: no change while

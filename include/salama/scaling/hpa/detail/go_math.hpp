@@ -32,11 +32,13 @@ inline std::int64_t saturate_int64(double x) noexcept {
 
 /// a + b for int64 without overflow (saturating), as the external-metric sum does.
 inline std::int64_t add_saturating(std::int64_t a, std::int64_t b) noexcept {
-    std::int64_t r = 0;
-    if (__builtin_add_overflow(a, b, &r))
-        return b > 0 ? std::numeric_limits<std::int64_t>::max()
-                     : std::numeric_limits<std::int64_t>::min();
-    return r;
+    // Portable (MSVC has no __builtin_add_overflow): the sum overflows exactly when b pushes a
+    // past a limit.
+    constexpr auto hi = std::numeric_limits<std::int64_t>::max();
+    constexpr auto lo = std::numeric_limits<std::int64_t>::min();
+    if (b > 0 && a > hi - b) return hi;
+    if (b < 0 && a < lo - b) return lo;
+    return a + b;
 }
 
 /// A sample value in milli-units as an integer (fractions of a milli-unit round up, as
