@@ -36,7 +36,7 @@ sc::step_scaling make_rules(int rules) {
     std::vector<sc::scaling_rule> v;
     for (int i = 0; i < rules; ++i) {
         const bool up = i % 2 == 0;
-        v.push_back({.name = fmt::format("rule{}", i), .resource = "cpu",
+        v.push_back({.name = fmt::format("rule{}", i),
                      .metric = fmt::format("m{}", i % metric_count), .threshold = up ? 40.0 + i % 50 : 20.0,
                      .action = up ? sc::scale_action::scale_up : sc::scale_action::scale_down,
                      .cooldown = 60s, .scale_size = 1});

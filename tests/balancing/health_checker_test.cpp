@@ -515,3 +515,92 @@ TEST_CASE("checker: cancelling run() ends it while a probe is still in flight") 
     // Stopping is not a failed round: nothing counted or logged as an error.
     CHECK(reg.counter("salama_health_check_errors_total", "", {"name"}).with({"hang"}).value() == 0);
 }
+
+namespace {
+// Answers at once with the health it is told; counts its calls.
+struct scripted_probe {
+    std::shared_ptr<std::atomic<bool>> healthy = std::make_shared<std::atomic<bool>>(true);
+    std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+    salama::awaitable<salama::result<health>> check(const health_target&) {
+        calls->fetch_add(1);
+        co_return health{healthy->load(), {}, healthy->load() ? "ok" : "down"};
+    }
+};
+static_assert(health_probe<scripted_probe>);
+}  // namespace
+
+TEST_CASE("checker: two checkers on one registry keep separate series") {
+    // Before the instance label, both wrote salama_health_checks_total{node="n"}: one series
+    // counting both checkers' rounds.
+    asio::io_context ioc;
+    salama::metrics_registry reg;
+    scripted_probe up, down;
+    down.healthy->store(false);
+    health_checker<scripted_probe> a(ioc.get_executor(), up, {}, {.registry = &reg, .name = "east"});
+    health_checker<scripted_probe> b(ioc.get_executor(), down, {}, {.registry = &reg, .name = "west"});
+    REQUIRE(a.add_target(local("n", 1)).has_value());
+    REQUIRE(b.add_target(local("n", 1)).has_value());
+    (void)run_op(ioc, a.check_once());
+    (void)run_op(ioc, a.check_once());
+    (void)run_op(ioc, b.check_once());
+    const auto text = reg.render();
+    CHECK(text.find("salama_health_checks_total{name=\"east\",node=\"n\"} 2") != std::string::npos);
+    CHECK(text.find("salama_health_checks_total{name=\"west\",node=\"n\"} 1") != std::string::npos);
+    CHECK(text.find("salama_health_check_failures_total{name=\"west\",node=\"n\",reason=\"unhealthy\"} 1") !=
+          std::string::npos);
+    CHECK(text.find("salama_health_check_failures_total{name=\"east\"") == std::string::npos);
+    // Removing the node from one checker leaves the other's series.
+    REQUIRE(b.remove_target("n").has_value());
+    const auto after = reg.render();
+    CHECK(after.find("name=\"west\",node=\"n\"") == std::string::npos);
+    CHECK(after.find("salama_health_checks_total{name=\"east\",node=\"n\"} 2") != std::string::npos);
+}
+
+TEST_CASE("checker: destroyed while its loop runs and right after stop()") {
+    // Under AddressSanitizer a round or a loop frame that kept the destroyed checker (the old
+    // coroutine member functions held `this`) is a heap-use-after-free here.
+    asio::io_context ioc;
+    salama::metrics_registry reg;
+    scripted_probe probe;
+    const int variant = GENERATE(0, 1, 2);
+    auto c = std::make_unique<health_checker<scripted_probe>>(ioc.get_executor(), probe,
+                                                              health_check_options{.interval = 1h},
+                                                              salama::telemetry{.registry = &reg, .name = "d"});
+    REQUIRE(c->add_target(local("n", 1)).has_value());
+    int changes = 0;
+    c->on_change([&](const health_change&) { ++changes; });
+    REQUIRE(c->start());
+    if (variant >= 1) ioc.poll();  // the first round ran; the loop waits an hour
+    if (variant == 2) c->stop();
+    c.reset();
+    ioc.run();  // the loop ends at its next resumption
+    CHECK(probe.calls->load() == (variant >= 1 ? 1 : 0));
+    CHECK(changes <= 1);
+}
+
+TEST_CASE("checker: stop() and destruction from another thread on a two-thread io_context", "[tsan]") {
+    asio::io_context ioc(2);
+    salama::metrics_registry reg;
+    scripted_probe probe;
+    auto work = asio::make_work_guard(ioc);
+    std::thread t1([&] { ioc.run(); });
+    std::thread t2([&] { ioc.run(); });
+    for (int round = 0; round < 20; ++round) {
+        auto c = std::make_unique<health_checker<scripted_probe>>(
+            ioc.get_executor(), probe, health_check_options{.interval = std::chrono::microseconds(50)},
+            salama::telemetry{.registry = &reg, .name = "mt"});
+        for (int i = 0; i < 4; ++i) REQUIRE(c->add_target(local("n" + std::to_string(i), 1)).has_value());
+        std::atomic<int> flips{0};
+        c->on_change([&](const health_change&) { flips.fetch_add(1); });
+        const int before = probe.calls->load();
+        REQUIRE(c->start());
+        while (probe.calls->load() < before + 8) std::this_thread::yield();
+        probe.healthy->store(round % 2 == 0);
+        if (round % 2 == 0) c->stop();
+        c.reset();  // from this thread, while a round may run on another
+    }
+    work.reset();
+    t1.join();
+    t2.join();
+    CHECK(probe.calls->load() >= 160);
+}

@@ -115,6 +115,7 @@ TEST_CASE("snapshot accepts good samples and rejects bad ones with a reason", "[
         auto r = s.add("gpu_memory_used", std::nan(""));
         REQUIRE(r.has_error());
         CHECK(r.error() == errc::invalid_metric);
+        CHECK(r.error().message() == "invalid metric_sample(gpu_memory_used).value: must be finite, got nan");
         CHECK(s.add("gpu_memory_used", std::numeric_limits<double>::infinity()).has_error());
         CHECK(s.add("gpu_memory_used", -std::numeric_limits<double>::infinity()).has_error());
         REQUIRE(s.rejected().size() == 3);

@@ -126,12 +126,14 @@ public:
     /// An empty snapshot taken at `taken_at`.
     explicit snapshot(time_point taken_at) : taken_at_(taken_at) {}
 
-    /// Adds a sample after checking it; a bad sample is refused with
-    /// errc::invalid_metric and `rejected()` remembers why.
+    /// Adds a sample after checking it; a bad sample is refused with errc::invalid_metric
+    /// and a detail naming the field. The snapshot also keeps the refusal in `rejected()`,
+    /// so that a decision over it can explain a sample that is missing.
     result<void> add(metric_sample s) {
         if (auto err = check_sample(s)) {
+            error e(errc::invalid_metric, err->message());
             rejected_.push_back(std::move(*err));
-            return make_error_code(errc::invalid_metric);
+            return e;
         }
         samples_.push_back(std::move(s));
         return {};
