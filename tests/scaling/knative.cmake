@@ -2,7 +2,7 @@
 # through salama's KPA core and fails on any mismatch. Without contraction, as Go on amd64.
 add_executable(knative_conformance ${CMAKE_CURRENT_LIST_DIR}/knative_conformance.cpp)
 target_link_libraries(knative_conformance PRIVATE salama::salama)
-target_include_directories(knative_conformance PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/support)
+target_include_directories(knative_conformance PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../support)
 if(TARGET salama_build_flags)
   target_link_libraries(knative_conformance PRIVATE salama_build_flags)
 endif()
