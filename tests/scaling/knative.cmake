@@ -18,6 +18,11 @@ endif()
 # Every shipped vector, each excess burst capacity exactly as Go computes it.
 add_test(NAME scaling.knative.vectors
          COMMAND knative_conformance --expect 20 --exact-ebc ${SALAMA_TEST_DATA_DIR}/knative/knative_cases.json)
+# Further vectors transcribed the same way from the same tests (error paths, activation scale,
+# the gradual scale-down delay, panic exit, construction).
+add_test(NAME scaling.knative.more_vectors
+         COMMAND knative_conformance --expect 14 --exact-ebc ${SALAMA_TEST_DATA_DIR}/knative/more_cases.json)
+set_tests_properties(scaling.knative.more_vectors PROPERTIES LABELS scaling TIMEOUT 60)
 # A file of deliberately wrong expectations: the runner must notice.
 add_test(NAME scaling.knative.wrong_vector_fails
          COMMAND knative_conformance --expect 3 ${SALAMA_TEST_DATA_DIR}/knative/wrong_cases.json)

@@ -286,7 +286,7 @@ outcome run_vector(const json::object& v, const std::string& p, bool exact_ebc) 
         const auto st = construct(spec, object_at(v, "input", p), join(p, "input"), epoch);
         const auto ep = join(p, "expect");
         const auto& e = object_at(v, "expect", p, {"in_panic", "max_panic_pods", "panic_time_s"});
-        at(e, "in_panic", ep);
+        if (e.empty()) throw bad_input(ep + ": expects nothing");
         check_panic_fields(e, ep, st, "constructed", out);
         return out;
     }
