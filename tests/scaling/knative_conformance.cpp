@@ -29,10 +29,20 @@ namespace {
 /// Go's zero time (year 1) in Unix seconds.
 constexpr std::int64_t go_zero_time_unix = -62135596800;
 
+/// The most buckets a window in a vector may have (Knative's longest window, an hour, has 1,800).
+constexpr std::int64_t max_buckets = 1'000'000;
+
 /// A time given as seconds from the vector's clock base; the base is time_point's epoch.
 time_point at_offset(double s) { return time_point{} + salama::seconds_to_duration(s); }
 
 salama::duration seconds(double s) { return salama::seconds_to_duration(s); }
+
+/// A time or duration in seconds, within what a nanosecond clock holds (+-4e9 s).
+double seconds_at(const json::object& o, std::string_view key, const std::string& p) {
+    const double v = number_at(o, key, p);
+    if (!(v >= -4.0e9 && v <= 4.0e9)) throw bad_input(fmt::format("{}: must be within +-4e9 seconds, got {}", join(p, key), v));
+    return v;
+}
 
 /// What one vector run found.
 struct outcome {
@@ -61,8 +71,8 @@ kpa::decider_spec spec_of(const json::object& c, const std::string& p) {
     s.panic_threshold = number_at(c, "panic_threshold", p);
     s.max_scale_up_rate = number_at(c, "max_scale_up_rate", p);
     s.max_scale_down_rate = number_at(c, "max_scale_down_rate", p);
-    s.stable_window = seconds(number_at(c, "stable_window_s", p));
-    s.scale_down_delay = seconds(number_at(c, "scale_down_delay_s", p));
+    s.stable_window = seconds(seconds_at(c, "stable_window_s", p));
+    s.scale_down_delay = seconds(seconds_at(c, "scale_down_delay_s", p));
     s.initial_scale = int32_at(c, "initial_scale", p);
     s.reachable = bool_at(c, "reachable", p);
     s.activation_scale = int32_at(c, "activation_scale", p);
@@ -121,7 +131,7 @@ kpa::decider_state construct(const kpa::decider_spec& spec, const json::object& 
         throw bad_input(fmt::format("{}.delay_window: expected \"nil\" or \"from_spec\", got \"{}\"", p, window));
     if (function == "New" && window != "from_spec")
         throw bad_input(fmt::format("{}.delay_window: New makes the window from the spec, got \"{}\"", p, window));
-    return kpa::make_state(spec, int_at(c, "ready_pods", p), pod_status_of(c, p), at_offset(number_at(c, "at_s", p)),
+    return kpa::make_state(spec, int_at(c, "ready_pods", p), pod_status_of(c, p), at_offset(seconds_at(c, "at_s", p)),
                            window == "from_spec" ? kpa::delay_window_mode::from_spec : kpa::delay_window_mode::none,
                            epoch_unix);
 }
@@ -162,7 +172,7 @@ kpa::decider_state initial_state_of(const kpa::decider_spec& spec, const json::o
         if (o.find("panic_time_s") != o.end()) {
             const auto& t = at(o, "panic_time_s", op);
             if (t.is_null()) st.panic_time.reset();
-            else st.panic_time = at_offset(as_number(t, join(op, "panic_time_s")));
+            else st.panic_time = at_offset(seconds_at(o, "panic_time_s", op));
         }
         if (o.find("max_panic_pods") != o.end()) st.max_panic_pods = int32_at(o, "max_panic_pods", op);
     }
@@ -178,8 +188,8 @@ kpa::decider_state initial_state_of(const kpa::decider_spec& spec, const json::o
         const auto& w = object_at(s, "delay_window", sp, {"duration_s", "granularity_s", "buckets", "entries"});
         if (!array_at(w, "entries", wp).empty())
             throw bad_input(fmt::format("{}.entries: a window made at construction is empty", wp));
-        want_window = fmt::format("{{duration {:g}s, granularity {:g}s, {} buckets}}", number_at(w, "duration_s", wp),
-                                  number_at(w, "granularity_s", wp), int_at(w, "buckets", wp));
+        want_window = fmt::format("{{duration {:g}s, granularity {:g}s, {} buckets}}", seconds_at(w, "duration_s", wp),
+                                  seconds_at(w, "granularity_s", wp), int_at(w, "buckets", wp));
     } else {
         at(s, "delay_window", sp);
     }
@@ -201,7 +211,7 @@ void run_step(kpa::decider_spec& spec, kpa::decider_state& st, const json::objec
                "panic_time_s", "in_panic", "max_panic_pods"});
     if (has(in, "spec_update")) spec = spec_of(object_at(in, "spec_update", inp), join(inp, "spec_update"));
     kpa::decider_input di;
-    di.now = at_offset(number_at(in, "now_s", inp));
+    di.now = at_offset(seconds_at(in, "now_s", inp));
     di.ready_pods = int_at(in, "ready_pods", inp);
     di.pods = pod_status_of(in, inp);
     di.stable = number_at(in, "stable", inp);
@@ -294,7 +304,8 @@ outcome run_vector(const json::object& v, const std::string& p, bool exact_ebc) 
         const auto ip = join(p, "input");
         const auto& in = object_at(v, "input", p, {"size", "indexes", "values"});
         const auto size = int_at(in, "size", ip);
-        if (size < 1) throw bad_input(fmt::format("{}.size: must be at least 1, got {}", ip, size));
+        if (size < 1 || size > max_buckets)
+            throw bad_input(fmt::format("{}.size: must be within [1, {}], got {}", ip, max_buckets, size));
         const auto& indexes = array_at(in, "indexes", ip);
         const auto& values = array_at(in, "values", ip);
         const auto ep = join(p, "expect");
@@ -315,16 +326,18 @@ outcome run_vector(const json::object& v, const std::string& p, bool exact_ebc) 
     const auto epoch = clock_of(v, p);
     const auto ip = join(p, "input");
     const auto& in = object_at(v, "input", p, {"duration_s", "granularity_s", "records"});
-    const double dur = number_at(in, "duration_s", ip);
-    const double gran = number_at(in, "granularity_s", ip);
+    const double dur = seconds_at(in, "duration_s", ip);
+    const double gran = seconds_at(in, "granularity_s", ip);
     if (!(dur > 0)) throw bad_input(fmt::format("{}.duration_s: must be positive", ip));
     if (!(gran >= 1)) throw bad_input(fmt::format("{}.granularity_s: must be at least 1", ip));
+    if (!(dur / gran <= static_cast<double>(max_buckets)))
+        throw bad_input(fmt::format("{}: at most {} buckets", ip, max_buckets));
     kpa::max_time_window w(seconds(dur), seconds(gran), epoch);
     const auto& records = array_at(in, "records", ip);
     for (std::size_t i = 0; i < records.size(); ++i) {
         const auto rp = item(join(ip, "records"), i);
         const auto& r = as_object(records[i], rp, {"now_s", "value"});
-        w.record(at_offset(number_at(r, "now_s", rp)), int32_at(r, "value", rp));
+        w.record(at_offset(seconds_at(r, "now_s", rp)), int32_at(r, "value", rp));
     }
     const auto ep = join(p, "expect");
     const auto& e = object_at(v, "expect", p, {"current"});

@@ -410,6 +410,12 @@ TEST_CASE("panic mode follows Knative's stable and panic windows", "[scaling][kn
         bad = o;
         bad.scale_down_delay = -1s;
         CHECK_THROWS_AS(panic_mode(bad), config_error);
+        bad.scale_down_delay = 3601s;  // Knative's limit is an hour
+        CHECK_THROWS_WITH(panic_mode(bad), Catch::Contains("panic_mode_options.scale_down_delay"));
+        bad = o;
+        bad.averaging = window_averaging::buckets;
+        bad.stable_window = 2h;
+        CHECK_THROWS_WITH(panic_mode(bad), Catch::Contains("panic_mode_options.stable_window"));
     }
 }
 

@@ -78,8 +78,11 @@ struct panic_mode_options {
                 fmt::format("must be positive (or NaN for target / 0.7), got {}", total));
         v.check(std::isfinite(target_burst_capacity) && (target_burst_capacity >= 0 || target_burst_capacity == -1),
                 "target_burst_capacity", fmt::format("must be >= 0 or -1, got {}", target_burst_capacity));
-        v.check(scale_down_delay >= duration::zero(), "scale_down_delay",
-                fmt::format("must be non-negative, got {}s", to_seconds(scale_down_delay)));
+        v.check(scale_down_delay >= duration::zero() && scale_down_delay <= std::chrono::hours(1), "scale_down_delay",
+                fmt::format("must be within [0s, 3600s], got {}s", to_seconds(scale_down_delay)));
+        // One bucket per second: Knative's longest window (an hour) bounds their number.
+        v.check(averaging != window_averaging::buckets || stable_window <= std::chrono::hours(1), "stable_window",
+                fmt::format("must be at most 3600s with bucket averaging, got {}s", to_seconds(stable_window)));
         v.check(activation_scale >= 0 && activation_scale <= std::numeric_limits<std::int32_t>::max(),
                 "activation_scale", fmt::format("must be within [0, 2147483647], got {}", activation_scale));
         v.throw_if_failed();

@@ -81,8 +81,9 @@ struct decider_spec {
         v.positive("max_scale_down_rate", max_scale_down_rate);
         v.check(stable_window >= duration::zero(), "stable_window",
                 fmt::format("must be non-negative, got {}s", to_seconds(stable_window)));
-        v.check(scale_down_delay >= duration::zero(), "scale_down_delay",
-                fmt::format("must be non-negative, got {}s", to_seconds(scale_down_delay)));
+        // Knative's annotations allow at most an hour (WindowMax); it also bounds the window's buckets.
+        v.check(scale_down_delay >= duration::zero() && scale_down_delay <= std::chrono::hours(1), "scale_down_delay",
+                fmt::format("must be within [0s, 3600s], got {}s", to_seconds(scale_down_delay)));
         v.check(initial_scale >= 0, "initial_scale", fmt::format("must be non-negative, got {}", initial_scale));
         v.check(activation_scale >= 0, "activation_scale",
                 fmt::format("must be non-negative, got {}", activation_scale));
