@@ -33,8 +33,13 @@
 
 #if defined(__clang__)
 #define SALAMA_KPA_NO_FP_CONTRACT _Pragma("clang fp contract(off)")
+#define SALAMA_KPA_NO_FP_CONTRACT_FN
+#elif defined(__GNUC__)
+#define SALAMA_KPA_NO_FP_CONTRACT
+#define SALAMA_KPA_NO_FP_CONTRACT_FN __attribute__((optimize("fp-contract=off")))
 #else
 #define SALAMA_KPA_NO_FP_CONTRACT
+#define SALAMA_KPA_NO_FP_CONTRACT_FN
 #endif
 
 namespace salama::scaling::kpa {
@@ -170,7 +175,8 @@ struct scale_result {
 
 /// One decision (Knative's Scale). Updates `st` only when the result is valid. Throws
 /// config_error for an invalid spec (misuse).
-inline scale_result scale_in_place(const decider_spec& spec, const decider_input& in, decider_state& st) {
+SALAMA_KPA_NO_FP_CONTRACT_FN inline scale_result scale_in_place(const decider_spec& spec, const decider_input& in,
+                                                                 decider_state& st) {
     SALAMA_KPA_NO_FP_CONTRACT
     spec.validate();
     scale_result r;

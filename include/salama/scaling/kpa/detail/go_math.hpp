@@ -3,9 +3,9 @@
 //
 // Exactness also needs the translation unit compiled without floating-point contraction
 // (-ffp-contract=off): Go on amd64 never fuses a multiply and an add, and a fused
-// `ready * total - burst` can floor to a different integer. Clang honours the pragma in
-// kpa::scale_in_place unless built with -ffp-contract=fast; GCC needs the flag (its GNU modes
-// default to fast, and it contracts wherever the target has an FMA instruction).
+// `ready * total - burst` can floor to a different integer. kpa::scale_in_place also switches
+// contraction off itself: GCC through an optimize attribute (its GNU modes default to fast),
+// clang through a pragma (which -ffp-contract=fast overrides).
 #pragma once
 
 #include <chrono>
