@@ -4,6 +4,7 @@
 #include "scaling_fixtures.hpp"
 
 #include <salama/scaling/hysteresis.hpp>
+#include <salama/scaling/kpa/kpa.hpp>
 #include <salama/scaling/panic_mode.hpp>
 #include <salama/scaling/recommender.hpp>
 #include <salama/scaling/scale_to_zero.hpp>
@@ -11,6 +12,8 @@
 #include <salama/scaling/step_scaling.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <limits>
 
 using namespace salama;
 using namespace salama::scaling;
@@ -340,15 +343,19 @@ TEST_CASE("panic mode follows Knative's stable and panic windows", "[scaling][kn
         current = *r.desired;
     };
 
-    for (int i = 0; i < 40; ++i) tick(20);
+    // Made with two ready members, it starts in panic (a restart must not scale down) and
+    // leaves after a stable window without crossing the threshold.
+    tick(20);
+    CHECK(panic_mode::panicking(st));
+    for (int i = 0; i < 39; ++i) tick(20);
     CHECK(current == 2);
     CHECK_FALSE(panic_mode::panicking(st));
 
-    // A burst: the panic window sees 5x what two members can carry.
+    // A burst: the 6 s panic window averages 46.7 (5 members' worth over 2 ready: 2.5x).
     tick(100);
     CHECK(panic_mode::panicking(st));
     CHECK(r.why.reason.find("entered panic") != std::string::npos);
-    CHECK(current > 2);
+    CHECK(current == 5);
     const time_point entered = now;
     for (int i = 0; i < 3; ++i) tick(100);
     CHECK(current == 10);
@@ -360,21 +367,32 @@ TEST_CASE("panic mode follows Knative's stable and panic windows", "[scaling][kn
     CHECK(current == peak);
     CHECK(r.why.limited_by == limit::panic);
     for (int i = 0; i < 25; ++i) tick(20);
-    CHECK(now - entered > 0s);
     CHECK(panic_mode::panicking(st));  // a stable window has not passed since the last crossing
     CHECK(current == peak);
     for (int i = 0; i < 100 && panic_mode::panicking(st); ++i) tick(20);
     CHECK_FALSE(panic_mode::panicking(st));
     CHECK(r.why.reason.find("left panic") != std::string::npos);
-    CHECK(now - entered > 60s);
-    CHECK(current < peak);
+    CHECK(now - entered == 62s);  // the first tick strictly after panic time + 60 s
+    CHECK(current == 5);          // the stable count, halved at most from 10 ready
+    CHECK(r.why.limited_by == limit::scale_down_rate);
 
     SECTION("the maximum scale-down rate halves at most") {
         auto st2 = kpa.initial_state();
         const auto idle = members("in_flight", {0}, t0);
-        auto d = kpa.recommend(scaling_input{idle, 10, std::nullopt, t0, std::nullopt}, st2);
+        CHECK(kpa.recommend(scaling_input{idle, 1, std::nullopt, t0, std::nullopt}, st2).desired == 0);
+        const auto idle2 = members("in_flight", {0}, t0 + 2s);
+        auto d = kpa.recommend(scaling_input{idle2, 10, std::nullopt, t0 + 2s, std::nullopt}, st2);
         CHECK(d.desired == 5);
         CHECK(d.why.limited_by == limit::scale_down_rate);
+    }
+    SECTION("a missing metric leaves the state untouched") {
+        auto st2 = kpa.initial_state();
+        const auto other = members("cpu", {50}, t0);
+        const auto d = kpa.recommend(scaling_input{other, 4, std::nullopt, t0, std::nullopt}, st2);
+        CHECK(d.metric_missing);
+        CHECK_FALSE(d.desired);
+        CHECK_FALSE(st2.core);  // not even made: the next evaluation is the first
+        CHECK(st2.stable.count(t0) == 0);
     }
     SECTION("validation") {
         auto bad = o;
@@ -383,7 +401,281 @@ TEST_CASE("panic mode follows Knative's stable and panic windows", "[scaling][kn
         bad = o;
         bad.panic_threshold = std::nan("");
         CHECK_THROWS_AS(panic_mode(bad), config_error);
+        bad = o;
+        bad.target_burst_capacity = -2;
+        CHECK_THROWS_WITH(panic_mode(bad), Catch::Contains("panic_mode_options.target_burst_capacity"));
+        bad = o;
+        bad.scale_down_delay = -1s;
+        CHECK_THROWS_AS(panic_mode(bad), config_error);
+        bad.scale_down_delay = 3601s;  // Knative's limit is an hour
+        CHECK_THROWS_WITH(panic_mode(bad), Catch::Contains("panic_mode_options.scale_down_delay"));
+        bad = o;
+        bad.averaging = window_averaging::buckets;
+        bad.stable_window = 2h;
+        CHECK_THROWS_WITH(panic_mode(bad), Catch::Contains("panic_mode_options.stable_window"));
     }
+}
+
+TEST_CASE("panic mode: Knative's per-second buckets count a second without data as 0", "[scaling][knative]") {
+    panic_mode_options o;
+    o.metric.name = "in_flight";
+    o.target = 10;
+    o.panic_threshold = 100;  // no panic here
+    o.averaging = window_averaging::buckets;
+    panic_mode by_buckets(o);
+    o.averaging = window_averaging::samples;
+    panic_mode by_samples(o);
+    auto sb = by_buckets.initial_state();
+    auto ss = by_samples.initial_state();
+    // A sample every 2 s: the buckets see 100, 0, 100 over three seconds; the samples 100, 100.
+    recommendation rb, rs;
+    for (int i = 0; i < 2; ++i) {
+        const auto now = t0 + std::chrono::seconds(2 * i);
+        const auto s = members("in_flight", {100}, now);
+        rb = by_buckets.recommend(scaling_input{s, 1, std::nullopt, now, std::nullopt}, sb);
+        rs = by_samples.recommend(scaling_input{s, 1, std::nullopt, now, std::nullopt}, ss);
+    }
+    CHECK(rs.desired == 10);  // ceil(100 / 10)
+    CHECK(rb.desired == 7);   // ceil(66.666667 / 10)
+}
+
+TEST_CASE("panic mode: a scale-down delay holds the largest size of the delay window", "[scaling][knative]") {
+    panic_mode_options o;
+    o.metric.name = "in_flight";
+    o.target = 10;
+    o.stable_window = 6s;          // short windows, so that the averages follow the load
+    o.panic_threshold = 100;       // no panic here
+    o.max_scale_down_rate = 100;   // and no scale-down floor
+    o.scale_down_delay = 20s;      // 10 buckets of 2 s
+    panic_mode kpa(o);
+    auto st = kpa.initial_state();
+    std::int64_t current = 1;
+    recommendation r;
+    auto at = [&](int s, double load) {
+        const auto now = t0 + std::chrono::seconds(s);
+        const auto snap = members("in_flight", {load}, now);
+        r = kpa.recommend(scaling_input{snap, current, std::nullopt, now, std::nullopt}, st);
+        current = *r.desired;
+    };
+    at(0, 10);
+    CHECK(current == 1);
+    at(2, 40);  // mean of 10 and 40: a scale-up passes at once
+    CHECK(current == 3);
+    at(70, 10);  // 68 s later nothing of the 3 is left in the window
+    CHECK(current == 1);
+    at(72, 30);
+    CHECK(current == 2);
+    at(80, 10);  // asks for 1, but 2 was asked for 8 s ago
+    CHECK(current == 2);
+    CHECK(r.why.limited_by == limit::scale_down_delay);
+    CHECK(r.why.reason.find("scale-down to 1 delayed") != std::string::npos);
+    at(90, 10);  // bucket 9 after the 2: still inside
+    CHECK(current == 2);
+    at(92, 10);  // bucket 10 after: out
+    CHECK(current == 1);
+}
+
+// ---- the KPA core (Knative's Scale) -------------------------------------------------------
+
+namespace {
+
+/// Knative's test spec: target 10 per pod at 75 % utilization, rates 10x, panic at 200 %.
+kpa::decider_spec knative_test_spec(double target = 10, double burst = 100) {
+    kpa::decider_spec s;
+    s.target_value = target;
+    s.total_value = target / 0.75;
+    s.target_burst_capacity = burst;
+    s.activator_capacity = 150;
+    s.max_scale_up_rate = 10;
+    s.max_scale_down_rate = 10;
+    return s;
+}
+
+kpa::decider_input kpa_in(time_point now, std::int64_t ready, double stable, double panic) {
+    return {now, ready, kpa::pod_count_status::ok, stable, panic, kpa::metric_status::ok};
+}
+
+}  // namespace
+
+TEST_CASE("KPA: an autoscaler made with more than one ready pod starts in panic", "[scaling][knative][kpa]") {
+    const auto spec = knative_test_spec();
+    const auto one = kpa::make_state(spec, 1, kpa::pod_count_status::ok, t0);
+    CHECK_FALSE(one.in_panic());
+    CHECK(one.max_panic_pods == 1);
+    const auto two = kpa::make_state(spec, 2, kpa::pod_count_status::ok, t0);
+    REQUIRE(two.in_panic());
+    CHECK(*two.panic_time == t0);
+    CHECK(two.max_panic_pods == 2);
+    // A failed count is 0, not-found included.
+    CHECK(kpa::make_state(spec, 5, kpa::pod_count_status::error, t0).max_panic_pods == 0);
+    CHECK_FALSE(kpa::make_state(spec, 5, kpa::pod_count_status::not_found, t0).in_panic());
+    // The delay window comes from the spec only through New.
+    auto delayed = spec;
+    delayed.scale_down_delay = 5min;
+    const auto with = kpa::make_state(delayed, 0, kpa::pod_count_status::ok, t0);
+    REQUIRE(with.delay_window);
+    CHECK(with.delay_window->buckets() == 150);
+    CHECK_FALSE(kpa::make_state(delayed, 0, kpa::pod_count_status::ok, t0, kpa::delay_window_mode::none).delay_window);
+}
+
+TEST_CASE("KPA: in panic the running maximum of both windows' counts, whatever the current size",
+          "[scaling][knative][kpa]") {
+    const auto spec = knative_test_spec(1, 100);
+    auto st = kpa::make_state(spec, 1, kpa::pod_count_status::ok, t0);
+    st.panic_time = t0 - 5s;
+    st.max_panic_pods = 5;
+    // The stable window asks more than the panic window: Knative provisions for it.
+    auto r = kpa::scale_in_place(spec, kpa_in(t0, 5, 50, 30), st);
+    CHECK(r.valid);
+    CHECK(r.desired_pod_count == 50);
+    CHECK(st.max_panic_pods == 50);
+    // Load drops, a tick under the threshold within the stable window: holds 50, never 5 ready.
+    r = kpa::scale_in_place(spec, kpa_in(t0 + 10s, 60, 1, 1), st);
+    CHECK(r.desired_pod_count == 50);
+    CHECK(r.event == kpa::panic_event::none);
+    CHECK(*st.panic_time == t0);  // set by the first tick (over the threshold: 30 / 5 >= 2)
+    // Panic time + 60 s equal to now is not yet strictly before it.
+    r = kpa::scale_in_place(spec, kpa_in(t0 + 60s, 60, 1, 1), st);
+    CHECK(st.in_panic());
+    r = kpa::scale_in_place(spec, kpa_in(t0 + 60s + 1ns, 60, 1, 1), st);
+    CHECK_FALSE(st.in_panic());
+    CHECK(r.event == kpa::panic_event::left);
+    CHECK(st.max_panic_pods == 0);
+    CHECK(r.desired_pod_count == 6);  // the exit tick uses the stable count, floor(60 / 10)
+}
+
+TEST_CASE("KPA: errors leave the state untouched; a not-found count is no error", "[scaling][knative][kpa]") {
+    const auto spec = knative_test_spec();
+    const auto before = kpa::make_state(spec, 3, kpa::pod_count_status::ok, t0);
+    auto st = before;
+    auto in = kpa_in(t0 + 2s, 3, 1000, 1000);
+    in.metrics = kpa::metric_status::no_data;
+    auto r = kpa::scale_in_place(spec, in, st);
+    CHECK_FALSE(r.valid);
+    CHECK(r.invalid == kpa::invalid_reason::metrics);
+    CHECK(r.desired_pod_count == 0);
+    CHECK(st.panic_time == before.panic_time);
+    CHECK(st.max_panic_pods == before.max_panic_pods);
+    in.metrics = kpa::metric_status::ok;
+    in.pods = kpa::pod_count_status::error;
+    r = kpa::scale_in_place(spec, in, st);
+    CHECK(r.invalid == kpa::invalid_reason::pod_count);
+    CHECK(st.max_panic_pods == 3);
+    // Not found: the count given (0) floored at 1 for the rates: 1000 / 10 -> 100, limited to 10.
+    in.pods = kpa::pod_count_status::not_found;
+    in.ready_pods = 0;
+    r = kpa::scale_in_place(spec, in, st);
+    CHECK(r.valid);
+    CHECK(r.desired_pod_count == 10);
+    CHECK(r.excess_burst_capacity == -1100);  // floor(0 x 13.3 - 100 - 1000): the unfloored count
+}
+
+TEST_CASE("KPA: activation scale, reachability and the scale-down delay", "[scaling][knative][kpa]") {
+    auto spec = knative_test_spec(10, 75);
+    SECTION("activation scale lifts a non-zero demand only") {
+        spec.activation_scale = 2;
+        auto st = kpa::make_state(spec, 1, kpa::pod_count_status::ok, t0);
+        CHECK(kpa::scale_in_place(spec, kpa_in(t0, 1, 0, 0), st).desired_pod_count == 0);
+        CHECK(kpa::scale_in_place(spec, kpa_in(t0, 1, 1, 0), st).desired_pod_count == 2);
+    }
+    SECTION("an unreachable revision has no scale-down floor") {
+        spec.max_scale_down_rate = 1.1;
+        auto st = kpa::make_state(spec, 1, kpa::pod_count_status::ok, t0);
+        CHECK(kpa::scale_in_place(spec, kpa_in(t0, 100, 1, 1), st).desired_pod_count == 90);
+        spec.reachable = false;
+        CHECK(kpa::scale_in_place(spec, kpa_in(t0, 100, 1, 1), st).desired_pod_count == 1);
+    }
+    SECTION("the delay window: scale-ups at once, scale-downs after it, none while unreachable") {
+        spec.target_burst_capacity = 0;
+        spec.panic_threshold = 100;
+        spec.scale_down_delay = 10s;  // 5 buckets of 2 s
+        auto st = kpa::make_state(spec, 0, kpa::pod_count_status::ok, t0);
+        CHECK(kpa::scale_in_place(spec, kpa_in(t0, 0, 40, 40), st).desired_pod_count == 4);
+        auto r = kpa::scale_in_place(spec, kpa_in(t0 + 8s, 0, 0, 0), st);
+        CHECK(r.desired_pod_count == 4);
+        CHECK(r.undelayed == 0);
+        CHECK(kpa::scale_in_place(spec, kpa_in(t0 + 10s, 0, 0, 0), st).desired_pod_count == 0);
+        CHECK(kpa::scale_in_place(spec, kpa_in(t0 + 12s, 0, 30, 30), st).desired_pod_count == 3);
+        spec.reachable = false;
+        CHECK(kpa::scale_in_place(spec, kpa_in(t0 + 14s, 0, 0, 0), st).desired_pod_count == 0);
+    }
+    SECTION("excess burst capacity: 0 without a burst capacity, -1 when unlimited") {
+        auto st = kpa::make_state(spec, 1, kpa::pod_count_status::ok, t0);
+        spec.target_burst_capacity = 0;
+        CHECK(kpa::scale_in_place(spec, kpa_in(t0, 3, 10, 10), st).excess_burst_capacity == 0);
+        spec.target_burst_capacity = -1;
+        CHECK(kpa::scale_in_place(spec, kpa_in(t0, 3, 10, 10), st).excess_burst_capacity == -1);
+    }
+    SECTION("an invalid spec is misuse") {
+        auto st = kpa::make_state(spec, 1, kpa::pod_count_status::ok, t0);
+        spec.target_value = 0;
+        CHECK_THROWS_WITH(kpa::scale_in_place(spec, kpa_in(t0, 1, 1, 1), st),
+                          Catch::Contains("decider_spec.target_value"));
+    }
+}
+
+TEST_CASE("KPA: Go's amd64 arithmetic, contraction off", "[scaling][knative][kpa]") {
+    // 3 x (1/3) is 1 - 2^-54 exactly, which rounds to 1.0; a fused multiply-subtract keeps the
+    // -2^-54 and floors to -1. This file is compiled with -ffp-contract=off, as Go never fuses.
+    kpa::decider_spec spec;
+    spec.target_value = 1;
+    spec.total_value = 1.0 / 3;
+    spec.target_burst_capacity = 1;
+    auto st = kpa::make_state(spec, 1, kpa::pod_count_status::ok, t0);
+    CHECK(kpa::scale_in_place(spec, kpa_in(t0, 3, 0, 0), st).excess_burst_capacity == 0);
+
+    using kpa::detail::go_int32;
+    CHECK(go_int32(-2.9) == -2);
+    CHECK(go_int32(std::nan("")) == std::numeric_limits<std::int32_t>::min());
+    CHECK(go_int32(3.0e9) == std::numeric_limits<std::int32_t>::min());
+    CHECK(go_int32(std::int64_t{1} << 32 | 7) == 7);
+    CHECK(std::signbit(kpa::detail::go_max(-0.0, 0.0)) == false);
+    CHECK(std::signbit(kpa::detail::go_min(0.0, -0.0)) == true);
+    CHECK(std::isinf(kpa::detail::go_max(std::nan(""), std::numeric_limits<double>::infinity())));
+}
+
+TEST_CASE("KPA: the delay window's buckets pair seconds as Go's truncating division does",
+          "[scaling][knative][kpa]") {
+    // Unix seconds -62135596799 and -62135596798 share bucket -31067798399; after 1970, 0 and 1
+    // share bucket 0 but 1 and 2 do not.
+    constexpr std::int64_t go_zero = -62135596800;
+    const kpa::max_time_window before(10s, 2s, go_zero);
+    CHECK(before.bucket_of(time_point{} + 1s) == before.bucket_of(time_point{} + 2s));
+    CHECK(before.bucket_of(time_point{} + 2s) != before.bucket_of(time_point{} + 3s));
+    const kpa::max_time_window after(10s, 2s, 0);
+    CHECK(after.bucket_of(time_point{} + 1s) != after.bucket_of(time_point{} + 2s));
+    CHECK(after.bucket_of(time_point{} + 2s) == after.bucket_of(time_point{} + 3s));
+    // Across zero, truncation puts -1, 0 and 1 in one bucket.
+    const kpa::max_time_window across(10s, 2s, -1);
+    CHECK(across.bucket_of(time_point{}) == 0);
+    CHECK(across.bucket_of(time_point{} + 2s) == 0);
+
+    kpa::max_window w(3);
+    w.record(0, 5);
+    w.record(1, 2);
+    w.record(1, 1);  // the same bucket keeps the larger
+    CHECK(w.current() == 5);
+    w.record(3, 1);
+    CHECK(w.current() == 2);
+    CHECK_THROWS_AS(kpa::max_window(0), config_error);
+    CHECK_THROWS_AS(kpa::max_time_window(10s, 500ms), config_error);
+}
+
+TEST_CASE("KPA: Knative's bucketed average", "[scaling][knative][kpa]") {
+    kpa::bucket_average b(6s);
+    CHECK(b.window_average(t0) == 0);
+    b.record(t0, 10);
+    b.record(t0 + 500ms, 5);  // same second: adds up
+    CHECK(b.window_average(t0) == 15);
+    b.record(t0 + 2s, 30);
+    CHECK(b.window_average(t0 + 2s) == 15);  // (15 + 0 + 30) / 3
+    // Later empty seconds do not count until they are written over (Knative's divisor).
+    CHECK(b.window_average(t0 + 4s) == 15);
+    CHECK(b.window_average(t0 + 7s) == 30);  // t0's bucket has left the window
+    CHECK(b.window_average(t0 + 9s) == 0);  // a window without data
+    b.record(t0 + 20s, 7);  // long after: starts over
+    CHECK(b.window_average(t0 + 20s) == 7);
+    CHECK(b.window_average(t0 + 21s) == 7);
 }
 
 TEST_CASE("hysteresis holds inside the band between its thresholds", "[scaling][hysteresis]") {

@@ -45,6 +45,7 @@ enum class limit {
     scale_up_rate,    ///< a scale-up rate (HPA ScaleUpLimit, Knative max_scale_up_rate)
     scale_down_rate,  ///< a scale-down rate (HPA ScaleDownLimit, Knative max_scale_down_rate)
     stabilization,    ///< a stabilization window kept an earlier, larger size
+    scale_down_delay, ///< Knative's scale-down delay kept the window's maximum
     cooldown,         ///< a rule's cooldown
     partial_metrics,  ///< some metrics were missing: no scale-down
     fallback,         ///< metrics failed: the fallback decided
@@ -63,6 +64,7 @@ constexpr std::string_view to_string(limit l) noexcept {
     case limit::scale_up_rate: return "scale_up_rate";
     case limit::scale_down_rate: return "scale_down_rate";
     case limit::stabilization: return "stabilization";
+    case limit::scale_down_delay: return "scale_down_delay";
     case limit::cooldown: return "cooldown";
     case limit::partial_metrics: return "partial_metrics";
     case limit::fallback: return "fallback";
