@@ -246,7 +246,7 @@ TEST_CASE("hpa calculator: invalid sample values count as missing, with the reas
     CHECK(p->missing_members == std::vector<std::string>{"b"});
     auto o = calc().object_value(2, 1000, bad, members);
     REQUIRE_FALSE(o);
-    CHECK(o.error().code == salama::errc::invalid_metric);
+    CHECK(o.error() == salama::errc::invalid_metric);
 }
 
 TEST_CASE("hpa calculator: errors carry Kubernetes' messages", "[scaling][hpa]") {
@@ -254,40 +254,40 @@ TEST_CASE("hpa calculator: errors carry Kubernetes' messages", "[scaling][hpa]")
     SECTION("nothing returned") {
         auto r = calc().resource_utilization(1, 50, "cpu", "", members, {}, now);
         REQUIRE_FALSE(r);
-        CHECK(r.error().message ==
+        CHECK(r.error().message() ==
               "unable to get metrics for resource cpu: no metrics returned from resource metrics API");
         auto p = calc().pods_average_value(1, 50, "qps", members, {}, now);
         REQUIRE_FALSE(p);
-        CHECK(p.error().message.find("no metrics returned from custom metrics API") != std::string::npos);
+        CHECK(p.error().message().find("no metrics returned from custom metrics API") != std::string::npos);
         auto e = calc().external_value(1, 50, "queue", {}, members);
         REQUIRE_FALSE(e);
-        CHECK(e.error().message.find("no metrics returned from external metrics API") != std::string::npos);
+        CHECK(e.error().message().find("no metrics returned from external metrics API") != std::string::npos);
     }
     SECTION("no members") {
         std::vector<hpa::resource_sample> s{usage("a", 1)};
         auto r = calc().resource_utilization(1, 50, "cpu", "", {}, s, now);
         REQUIRE_FALSE(r);
-        CHECK(r.error().message == "no pods returned by selector while calculating replica count");
+        CHECK(r.error().message() == "no pods returned by selector while calculating replica count");
     }
     SECTION("samples only of unknown members") {
         std::vector<hpa::resource_sample> s{usage("elsewhere", 100)};
         auto r = calc().resource_utilization(1, 50, "cpu", "", members, s, now);
         REQUIRE_FALSE(r);
-        CHECK(r.error().message == "no metrics returned matched known pods");
+        CHECK(r.error().message() == "no metrics returned matched known pods");
     }
     SECTION("every member unready") {
         members[0].phase = hpa::member_phase::pending;
         std::vector<hpa::resource_sample> s{usage("a", 100)};
         auto r = calc().resource_utilization(1, 50, "cpu", "", members, s, now);
         REQUIRE_FALSE(r);
-        CHECK(r.error().message.find("did not receive metrics") != std::string::npos);
+        CHECK(r.error().message().find("did not receive metrics") != std::string::npos);
     }
     SECTION("a container without a request") {
         members[0].containers[1].requests_milli.clear();
         std::vector<hpa::resource_sample> s{usage("a", 100)};
         auto r = calc().resource_utilization(1, 50, "cpu", "", members, s, now);
         REQUIRE_FALSE(r);
-        CHECK(r.error().message == "missing request for cpu in container sidecar of Pod a");
+        CHECK(r.error().message() == "missing request for cpu in container sidecar of Pod a");
     }
     SECTION("a non-positive target") {
         std::vector<hpa::resource_sample> s{usage("a", 100)};

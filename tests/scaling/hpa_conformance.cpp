@@ -158,7 +158,7 @@ std::optional<hpa::scaling_rules> rules_of(const json::value& v, const std::stri
         if (!r.select) throw bad_input(fmt::format("{}.select_policy: unknown select policy \"{}\"", p, s));
     }
     if (has(o, "policies")) {
-        std::vector<hpa::scaling_policy> ps;
+        std::vector<hpa::rate_policy> ps;
         const auto& arr = array_at(o, "policies", p);
         for (std::size_t i = 0; i < arr.size(); ++i) {
             const auto pp = fmt::format("{}.policies[{}]", p, i);
@@ -273,7 +273,7 @@ std::string run_calculator_case(const json::object& c, const std::string& p) {
     const std::string resource = has(c, "resource") ? string_at(c, "resource", p) : std::string("cpu");
     const auto members = members_of(c, p, resource);
 
-    hpa::calc_result<hpa::replica_estimate> r = hpa::calc_error{};
+    hpa::calc_result<hpa::replica_estimate> r = salama::error{};
     bool resource_kind = false;
     if (kind == "resource_utilization") {
         resource_kind = true;
@@ -313,13 +313,13 @@ std::string run_calculator_case(const json::object& c, const std::string& p) {
         const auto want = string_at(exp, "error_contains", xp);
         const std::string expected = fmt::format("an error containing \"{}\"", want);
         if (!r) {
-            if (r.error().message.find(want) != std::string::npos) return {};
-            return compare(expected, fmt::format("error \"{}\"", r.error().message));
+            if (r.error().message().find(want) != std::string::npos) return {};
+            return compare(expected, fmt::format("error \"{}\"", r.error().message()));
         }
         return compare(expected, fmt::format("replicas={}", r->replicas));
     }
     std::string expected = fmt::format("replicas={}", int32_at(exp, "replicas", xp));
-    std::string got = r ? fmt::format("replicas={}", r->replicas) : fmt::format("error \"{}\"", r.error().message);
+    std::string got = r ? fmt::format("replicas={}", r->replicas) : fmt::format("error \"{}\"", r.error().message());
     if (resource_kind && target.type == hpa::target_type::utilization) {
         only_keys(exp, xp, {"replicas", "utilization", "raw_average_milli"});
         expected += fmt::format(" utilization={} raw_average_milli={}", int32_at(exp, "utilization", xp),

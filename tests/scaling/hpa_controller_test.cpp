@@ -184,7 +184,7 @@ TEST_CASE("hpa controller: behavior rate policies bound scale-up across reconcil
     auto spec = cpu_spec(1, 100);
     hpa::scaling_rules up;
     up.select = hpa::select_policy::max;
-    up.policies = std::vector<hpa::scaling_policy>{{hpa::policy_type::pods, 2, 60}};
+    up.policies = std::vector<hpa::rate_policy>{{hpa::policy_type::pods, 2, 60}};
     spec.behavior = hpa::behavior{up, std::nullopt};
     hpa::controller c{spec};
     hpa::autoscaler_state state;
@@ -349,7 +349,7 @@ TEST_CASE("hpa validation: bad specs and options name the field", "[scaling][hpa
     SECTION("unknown policy and select values") {
         auto s = cpu_spec(1, 3);
         hpa::scaling_rules r;
-        r.policies = std::vector<hpa::scaling_policy>{{static_cast<hpa::policy_type>(7), 1, 15}};
+        r.policies = std::vector<hpa::rate_policy>{{static_cast<hpa::policy_type>(7), 1, 15}};
         s.behavior = hpa::behavior{r, std::nullopt};
         CHECK_THROWS_WITH(hpa::controller{s}, Catch::Contains("hpa_spec.behavior.scale_up.policies[0].type"));
         hpa::scaling_rules sel;
@@ -364,13 +364,13 @@ TEST_CASE("hpa validation: bad specs and options name the field", "[scaling][hpa
     SECTION("policy values and periods") {
         auto s = cpu_spec(1, 3);
         hpa::scaling_rules r;
-        r.policies = std::vector<hpa::scaling_policy>{{hpa::policy_type::pods, 0, 15}};
+        r.policies = std::vector<hpa::rate_policy>{{hpa::policy_type::pods, 0, 15}};
         s.behavior = hpa::behavior{r, std::nullopt};
         CHECK_THROWS_WITH(hpa::controller{s}, Catch::Contains("policies[0].value: must be positive, got 0"));
-        r.policies = std::vector<hpa::scaling_policy>{{hpa::policy_type::pods, 1, 4000}};
+        r.policies = std::vector<hpa::rate_policy>{{hpa::policy_type::pods, 1, 4000}};
         s.behavior = hpa::behavior{r, std::nullopt};
         CHECK_THROWS_WITH(hpa::controller{s}, Catch::Contains("policies[0].period_seconds"));
-        r.policies = std::vector<hpa::scaling_policy>{};
+        r.policies = std::vector<hpa::rate_policy>{};
         s.behavior = hpa::behavior{r, std::nullopt};
         CHECK_THROWS_WITH(hpa::controller{s}, Catch::Contains("policies: must hold at least one policy"));
     }

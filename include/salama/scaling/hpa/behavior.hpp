@@ -40,7 +40,7 @@ enum class select_policy {
 };
 
 /// One rate policy: `value` members or percent per `period_seconds`.
-struct scaling_policy {
+struct rate_policy {
     policy_type type = policy_type::pods;
     std::int32_t value = 0;
     std::int32_t period_seconds = 0;
@@ -50,7 +50,7 @@ struct scaling_policy {
 struct scaling_rules {
     std::optional<std::int32_t> stabilization_window_seconds;
     std::optional<select_policy> select;
-    std::optional<std::vector<scaling_policy>> policies;
+    std::optional<std::vector<rate_policy>> policies;
     /// Ratio tolerance for this direction; unset: the controller's.
     std::optional<double> tolerance;
 };
@@ -65,7 +65,7 @@ struct behavior {
 struct resolved_rules {
     std::int32_t stabilization_window_seconds = 0;
     select_policy select = select_policy::max;
-    std::vector<scaling_policy> policies;
+    std::vector<rate_policy> policies;
     std::optional<double> tolerance;
 };
 
@@ -247,7 +247,7 @@ inline std::int32_t replicas_change_in_period(std::int32_t period_seconds,
 
 /// The count a rate policy's period started from: `current` less what was added and plus
 /// what was removed within the policy's period.
-inline std::int64_t period_start(std::int32_t current, const scaling_policy& p,
+inline std::int64_t period_start(std::int32_t current, const rate_policy& p,
                                  std::span<const scale_event> up_events,
                                  std::span<const scale_event> down_events, time_point now) {
     return std::int64_t{current} - replicas_change_in_period(p.period_seconds, up_events, now) +
@@ -405,12 +405,12 @@ struct limited {
     /// The rate limit computed for the direction of the change, if one was.
     std::optional<std::int32_t> rate_limit;
     /// The policy whose limit was selected, when a rate policy bounded the count.
-    std::optional<scaling_policy> policy;
+    std::optional<rate_policy> policy;
 };
 
 namespace detail {
 /// The first policy of `rules` whose limit equals `limit` (the one the selection picked).
-inline std::optional<scaling_policy> policy_giving(std::int32_t limit, bool up, std::int32_t current,
+inline std::optional<rate_policy> policy_giving(std::int32_t limit, bool up, std::int32_t current,
                                                    std::span<const scale_event> up_events,
                                                    std::span<const scale_event> down_events,
                                                    const resolved_rules& rules, time_point now) {

@@ -292,7 +292,7 @@ struct decision {
     /// The rate limit (or legacy cap) computed for the change, when one was.
     std::optional<std::int32_t> rate_limit;
     /// The behavior policy whose rate limit bounded the count, when one did.
-    std::optional<scaling_policy> limiting_policy;
+    std::optional<rate_policy> limiting_policy;
     /// Why this count, in words.
     std::string reason;
     /// Metric errors (also when other metrics still produced a decision).
@@ -473,7 +473,7 @@ private:
             if (res)
                 out.estimate = std::move(*res);
             else
-                fail(std::move(reason), fmt::format("{}{}", wrap, res.error().message));
+                fail(std::move(reason), fmt::format("{}{}", wrap, res.error().message()));
         };
         switch (m.type) {
         case metric_source_type::resource:

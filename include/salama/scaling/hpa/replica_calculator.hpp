@@ -61,7 +61,7 @@ struct member_metric {
 
 using metric_map = std::map<std::string, member_metric, std::less<>>;
 
-inline calc_error make_error(errc code, std::string message) { return {code, std::move(message)}; }
+inline error make_error(errc code, std::string message) { return {code, std::move(message)}; }
 
 /// Per-member resource values: the sum over containers, or the named container's value.
 /// A member whose sample lacks the resource (or the container) is left out: it is missing.

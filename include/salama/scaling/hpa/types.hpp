@@ -100,25 +100,10 @@ struct tolerances {
     }
 };
 
-/// An expected failure of a calculation: a code and a message in Kubernetes' words
+/// A calculation's outcome: the value, or an error whose detail is Kubernetes' message
 /// (e.g. "no metrics returned matched known pods").
-struct calc_error {
-    errc code = errc::metric_missing;
-    std::string message;
-};
-
-/// Lets `calc_result<T>::value()` throw when it holds an error (misuse).
-[[noreturn]] inline void throw_exception_from_error(const calc_error& e,
-                                                    const boost::source_location&) {
-    throw std::runtime_error(e.message);
-}
-
-/// Prints the error's message.
-inline std::ostream& operator<<(std::ostream& os, const calc_error& e) { return os << e.message; }
-
-/// A calculation's outcome: the value or a calc_error.
 template <class T>
-using calc_result = boost::system::result<T, calc_error>;
+using calc_result = result<T>;
 
 /// The replica count one metric asks for, and why.
 struct replica_estimate {
