@@ -1,7 +1,7 @@
 // Reading key-access traces: each format, and malformed input named clearly.
 #include "catch.hpp"
 
-#include <salama/caching/trace.hpp>
+#include "../../benchmarks/trace_reader.hpp"
 
 #include <string>
 #include <string_view>
