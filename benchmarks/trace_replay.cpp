@@ -41,9 +41,10 @@ constexpr std::string_view usage =
     "  i64be    binary big-endian int64 keys\n"
     "  address  text, 'OP 0xHEX SIZE' per line (key: the address) or one address per line\n"
     "  .gz and .xz files are decompressed with gzip -dc / xz -dc\n"
-    "  --window P   the fixed window of wtinylfu-fixed, a fraction in (0, 1) (default 0.01)\n"
+    "  --window P   the fixed window of wtinylfu-fixed, a fraction in (0, 1] (default 0.01;\n"
+    "               1: no main space, which is exactly LRU)\n"
     "  --trap NAME  zigzag|loop|scan_bursts|drift|alternating|reuse_band, generated with\n"
-    "               --seed S (default 1) and --accesses N (default 50 x capacity)\n";
+    "               --seed S (default 1) and --accesses N (default 100 x capacity)\n";
 
 [[noreturn]] void usage_error(std::string_view why) {
     fmt::print(stderr, "trace_replay: error: {}\n{}", why, usage);
@@ -106,8 +107,8 @@ int main(int argc, char** argv) {
         } else if (arg == "--window") {
             const auto v = value();
             window = parse_ratio(v);
-            if (!window || *window <= 0 || *window >= 1)
-                usage_error(fmt::format("--window must be a fraction in (0, 1), got '{}'", v));
+            if (!window || *window <= 0)
+                usage_error(fmt::format("--window must be a fraction in (0, 1], got '{}'", v));
         } else if (arg == "--expect-min") {
             const auto v = value();
             expect_min = parse_ratio(v);
@@ -147,7 +148,7 @@ int main(int argc, char** argv) {
 
     std::vector<std::uint64_t> keys;
     if (trap) {
-        const std::uint64_t n = accesses.value_or(50 * *capacity);
+        const std::uint64_t n = accesses.value_or(100 * *capacity);
         if (n > (std::uint64_t{1} << 32)) usage_error("the trap would exceed 2^32 accesses: give --accesses");
         keys = traps::generate(*trap, *capacity, n, seed);
     } else {

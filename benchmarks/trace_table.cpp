@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
         std::vector<std::vector<std::uint64_t>> streams;
         if (r.trap) {
             for (int s = 1; s <= trap_seeds; ++s)
-                streams.push_back(traps::generate(*r.trap, r.capacity, 50 * r.capacity, static_cast<std::uint64_t>(s)));
+                streams.push_back(traps::generate(*r.trap, r.capacity, 100 * r.capacity, static_cast<std::uint64_t>(s)));
         } else {
             std::string why;
             auto keys = read_trace(*data + "/" + r.file, r.format, why);

@@ -17,10 +17,10 @@ namespace salama::caching {
 /// Settings of the window controller. Fractions are of the cache's capacity.
 struct window_controller_options {
     /// The windows the cache may take, each simulated by a shadow cache. The first is
-    /// where the window starts (1 %, as in Caffeine); 0.99 makes the cache behave
-    /// like LRU with a sliver of frequency-filtered main space, so LRU-friendly workloads
-    /// have a candidate that matches LRU.
-    std::vector<double> candidates{0.01, 0.04, 0.15, 0.40, 0.80, 0.99};
+    /// where the window starts (1 %, as in Caffeine); 1.0 (no main space: every
+    /// candidate leaving the window is its own victim) makes the cache exactly LRU, so
+    /// LRU-friendly workloads have a candidate that matches LRU.
+    std::vector<double> candidates{0.01, 0.04, 0.15, 0.40, 0.80, 1.0};
     /// Weight of the past in each candidate's score, per sample (0: only the last
     /// sample counts). Smooths sample-to-sample noise so that the window does not chase it.
     double decay = 0.5;
@@ -36,7 +36,7 @@ struct window_controller_options {
     /// scaled down to capacity / R, with R the largest power of two that keeps that
     /// capacity at least this large (R = 1 below twice this capacity): their cost is
     /// bounded by about `candidates × 2 × shadow_min_capacity` entries per policy.
-    std::uint64_t shadow_min_capacity = 512;
+    std::uint64_t shadow_min_capacity = 256;
 
     /// Throws config_error naming the first invalid field.
     void validate() const {
@@ -44,8 +44,8 @@ struct window_controller_options {
         v.check(!candidates.empty() && candidates.size() <= 16, "candidates",
                 fmt::format("must hold 1 to 16 windows, got {}", candidates.size()));
         for (std::size_t i = 0; i < candidates.size(); ++i)
-            v.check(std::isfinite(candidates[i]) && candidates[i] > 0 && candidates[i] < 1,
-                    fmt::format("candidates[{}]", i), fmt::format("must be in (0, 1), got {}", candidates[i]));
+            v.check(std::isfinite(candidates[i]) && candidates[i] > 0 && candidates[i] <= 1,
+                    fmt::format("candidates[{}]", i), fmt::format("must be in (0, 1], got {}", candidates[i]));
         v.check(std::isfinite(decay) && decay >= 0 && decay < 1, "decay",
                 fmt::format("must be in [0, 1), got {}", decay));
         v.check(std::isfinite(switch_margin) && switch_margin >= 0, "switch_margin",

@@ -30,8 +30,8 @@ struct wtinylfu_options {
     /// Throws config_error naming the first invalid field.
     void validate() const {
         validator{"wtinylfu_options"}
-            .check(std::isfinite(initial_window) && initial_window > 0 && initial_window < 1,
-                   "initial_window", fmt::format("must be in (0, 1), got {}", initial_window))
+            .check(std::isfinite(initial_window) && initial_window > 0 && initial_window <= 1,
+                   "initial_window", fmt::format("must be in (0, 1], got {}", initial_window))
             .throw_if_failed();
         controller.validate();
     }
@@ -199,6 +199,14 @@ private:
         if (!adaptive_) return;
         if (shadow_divisor_ == 1 || (detail::mix64(n.hash ^ 0x5bd1e9955bd1e995ULL) & (shadow_divisor_ - 1)) == 0)
             for (std::size_t i = 0; i < shadows_.size(); ++i) shadow_hits_[i] += shadows_[i]->access(n.hash, n.weight);
+        // Samples start once the cache is first full: while it fills, every candidate
+        // keeps what it admits and their differences say nothing about the workload.
+        if (!filled_) {
+            if (size_ < capacity_) return;
+            filled_ = true;
+            std::fill(shadow_hits_.begin(), shadow_hits_.end(), 0);
+            return;
+        }
         if (++requests_in_sample_ < sample_size_) return;
         requests_in_sample_ = 0;
         const std::size_t pick = controller_.on_sample(shadow_hits_);
@@ -401,6 +409,7 @@ private:
     bool adaptive_ = true;
     std::uint64_t sample_size_ = 0;
     std::uint64_t requests_in_sample_ = 0;
+    bool filled_ = false;
     std::uint64_t shadow_divisor_ = 1;
     std::vector<std::unique_ptr<shadow>> shadows_;
     std::vector<std::uint64_t> shadow_hits_;
