@@ -52,7 +52,8 @@ struct outcome {
 /// Replays `keys` (a lookup each; a miss inserts) through a one-shard cache of `capacity`.
 template <class Policy>
 outcome run(std::span<const std::uint64_t> keys, std::uint64_t capacity, std::uint64_t seed = 1) {
-    memory_cache<std::uint64_t, char, Policy> cache({.capacity = capacity, .shards = 1, .seed = seed});
+    memory_cache<std::uint64_t, char, Policy> cache(
+        {.capacity = capacity, .shards = 1, .seed = seed, .hash_seed = 0});
     const time_point now{};
     outcome r;
     for (const std::uint64_t k : keys) {

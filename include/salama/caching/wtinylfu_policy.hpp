@@ -10,6 +10,7 @@
 #include "salama/core/validation.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -26,6 +27,13 @@ struct wtinylfu_options {
     bool adaptive = true;
     /// The controller's settings (used when `adaptive`).
     window_controller_options controller{};
+    /// Shards of one cache share one decision: the leader (one shard) runs the shadows
+    /// and publishes the chosen candidate here; followers run none and take it each
+    /// sample, so the shadows cost one shard's share of the requests. Null: the policy
+    /// decides alone (a one-shard cache, a replay). memory_cache sets both fields.
+    std::atomic<std::size_t>* shared_choice = nullptr;
+    /// See shared_choice.
+    bool leader = true;
 
     /// Throws config_error naming the first invalid field.
     void validate() const {
@@ -66,7 +74,8 @@ public:
     explicit wtinylfu_policy(std::uint64_t capacity, std::uint64_t seed = 0x5a1a3a,
                              bool weighted = false, wtinylfu_options options = {})
         : capacity_(capacity), weighted_(weighted), random_(seed),
-          controller_((options.validate(), options.controller)), adaptive_(options.adaptive) {
+          controller_((options.validate(), options.controller)), adaptive_(options.adaptive),
+          shared_choice_(options.shared_choice), leader_(options.leader || !options.shared_choice) {
         validator{"wtinylfu_policy"}
             .check(capacity > 0, "capacity", "must be positive, got 0")
             .check(capacity <= max_capacity, "capacity",
@@ -76,6 +85,7 @@ public:
         protected_max_ = protected_for(window_max_);
         if (!adaptive_) return;
         sample_size_ = controller_.sample_size(capacity);
+        if (!leader_) return;
         shadow_divisor_ = controller_.shadow_divisor(capacity);
         const std::uint64_t shadow_capacity = std::max<std::uint64_t>(1, capacity / shadow_divisor_);
         const auto& candidates = controller_.options().candidates;
@@ -161,7 +171,7 @@ public:
     }
     /// The window controller (its current candidate and scores; for diagnostics).
     const window_controller& controller() const noexcept { return controller_; }
-    /// The number of shadow caches (0 when the window is fixed).
+    /// The number of shadow caches (0 when the window is fixed or another shard leads).
     std::size_t shadow_count() const noexcept { return shadows_.size(); }
     /// The shadows' sampling divisor: they see one key in this many (1 when fixed).
     std::uint64_t shadow_divisor() const noexcept { return shadow_divisor_; }
@@ -197,7 +207,8 @@ private:
     // sample when it is complete.
     void observe(const policy_node& n) {
         if (!adaptive_) return;
-        if (shadow_divisor_ == 1 || (detail::mix64(n.hash ^ 0x5bd1e9955bd1e995ULL) & (shadow_divisor_ - 1)) == 0)
+        if (leader_ && (shadow_divisor_ == 1 ||
+                        (detail::mix64(n.hash ^ 0x5bd1e9955bd1e995ULL) & (shadow_divisor_ - 1)) == 0))
             for (std::size_t i = 0; i < shadows_.size(); ++i) shadow_hits_[i] += shadows_[i]->access(n.hash, n.weight);
         // Samples start once the cache is first full: while it fills, every candidate
         // keeps what it admits and their differences say nothing about the workload.
@@ -209,8 +220,15 @@ private:
         }
         if (++requests_in_sample_ < sample_size_) return;
         requests_in_sample_ = 0;
-        const std::size_t pick = controller_.on_sample(shadow_hits_);
-        std::fill(shadow_hits_.begin(), shadow_hits_.end(), 0);
+        std::size_t pick = 0;
+        if (leader_) {
+            pick = controller_.on_sample(shadow_hits_);
+            std::fill(shadow_hits_.begin(), shadow_hits_.end(), 0);
+            if (shared_choice_) shared_choice_->store(pick, std::memory_order_relaxed);
+        } else {
+            pick = std::min(shared_choice_->load(std::memory_order_relaxed),
+                            controller_.options().candidates.size() - 1);
+        }
         adjustment_ = window_for(controller_.options().candidates[pick]) - window_max_;
     }
 
@@ -407,6 +425,8 @@ private:
     std::int64_t adjustment_ = 0;
     window_controller controller_;
     bool adaptive_ = true;
+    std::atomic<std::size_t>* shared_choice_ = nullptr;
+    bool leader_ = true;
     std::uint64_t sample_size_ = 0;
     std::uint64_t requests_in_sample_ = 0;
     bool filled_ = false;
