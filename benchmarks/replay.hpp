@@ -68,6 +68,56 @@ outcome run(std::span<const std::uint64_t> keys, std::uint64_t capacity, std::ui
     return r;
 }
 
+/// Object and byte hit ratios of a replay with sized entries.
+struct weighted_outcome {
+    outcome objects;             ///< hits and accesses counted per request
+    std::uint64_t hit_bytes = 0;  ///< sizes of the requests that hit
+    std::uint64_t bytes = 0;      ///< sizes of all requests
+    /// hit_bytes / bytes.
+    double byte_ratio() const noexcept {
+        return bytes ? static_cast<double>(hit_bytes) / static_cast<double>(bytes) : 0.0;
+    }
+};
+
+/// Replays `keys` through a one-shard cache bounded by total size: each entry weighs
+/// `size_of(key)` (stored as its value; the cache's weigher reads it).
+template <class Policy, class SizeOf>
+weighted_outcome run_weighted(std::span<const std::uint64_t> keys, std::uint64_t capacity, SizeOf size_of,
+                              std::uint64_t seed = 1) {
+    auto weigh = [](const std::uint64_t&, const std::uint32_t& size) { return size; };
+    memory_cache<std::uint64_t, std::uint32_t, Policy, decltype(weigh)> cache(
+        {.capacity = capacity, .shards = 1, .seed = seed, .hash_seed = 0}, weigh);
+    const time_point now{};
+    weighted_outcome r;
+    for (const std::uint64_t k : keys) {
+        const std::uint32_t size = size_of(k);
+        ++r.objects.accesses;
+        r.bytes += size;
+        if (cache.get(k, now)) {
+            ++r.objects.hits;
+            r.hit_bytes += size;
+        } else {
+            (void)cache.put(k, size, now);
+        }
+    }
+    return r;
+}
+
+/// As run_weighted, with the policy `kind`.
+template <class SizeOf>
+weighted_outcome run_weighted(policy_kind kind, std::span<const std::uint64_t> keys, std::uint64_t capacity,
+                              SizeOf size_of, double window = 0.01) {
+    switch (kind) {
+    case policy_kind::lru: return run_weighted<lru_policy>(keys, capacity, size_of);
+    case policy_kind::wtinylfu: return run_weighted<wtinylfu_policy>(keys, capacity, size_of);
+    case policy_kind::wtinylfu_fixed:
+        wtinylfu_fixed::window_fraction = window;
+        return run_weighted<wtinylfu_fixed>(keys, capacity, size_of);
+    case policy_kind::s3fifo: return run_weighted<s3fifo_policy>(keys, capacity, size_of);
+    }
+    return {};
+}
+
 /// Replays `keys` with the policy `kind` (`window`: the fixed window's fraction).
 inline outcome run(policy_kind kind, std::span<const std::uint64_t> keys, std::uint64_t capacity,
                    double window = 0.01, std::uint64_t seed = 1) {

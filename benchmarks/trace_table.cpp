@@ -5,11 +5,12 @@
 // window over max(LRU, fixed 1 %) and its gap to the ceiling. Traps run five seeds and
 // report medians.
 //
-//   trace_table --data DIR [--rows NAME,...] [--quick] [--check]
+//   trace_table --data DIR [--rows NAME,...] [--quick] [--check] [--weighted]
 //
 // --quick skips the sweep and S3-FIFO (the ctest rows); --check exits 1 when a row's
 // margin is below -0.01. Rows are named `<trace>.<capacity>` (e.g. lirs_gli.1000) or
-// `trap.<name>`.
+// `trap.<name>`. --weighted prints, instead, the object and byte hit ratios on a generated
+// workload of sized objects (a few large among many small) in a cache bounded by size.
 #include "replay.hpp"
 #include "trace_reader.hpp"
 #include "trace_traps.hpp"
@@ -74,7 +75,7 @@ struct measured {
 };
 
 [[noreturn]] void usage_error(std::string_view why) {
-    fmt::print(stderr, "trace_table: error: {}\nusage: trace_table --data DIR [--rows NAME,...] [--quick] [--check]\n", why);
+    fmt::print(stderr, "trace_table: error: {}\nusage: trace_table --data DIR [--rows NAME,...] [--quick] [--check] | --weighted\n", why);
     std::exit(2);
 }
 
@@ -83,7 +84,7 @@ struct measured {
 int main(int argc, char** argv) {
     std::optional<std::string> data;
     std::set<std::string> wanted;
-    bool quick = false, check = false;
+    bool quick = false, check = false, weighted = false;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         auto value = [&]() -> std::string {
@@ -100,7 +101,23 @@ int main(int argc, char** argv) {
             }
         } else if (arg == "--quick") quick = true;
         else if (arg == "--check") check = true;
+        else if (arg == "--weighted") weighted = true;
         else usage_error(fmt::format("unknown argument '{}'", arg));
+    }
+    if (weighted) {
+        // 20,000 objects (about 96,000 units in all), capacity 10,000 units, 2 M requests.
+        const auto keys = traps::sized_objects(20'000, 2'000'000, 1);
+        fmt::print("| policy | object hit ratio | byte hit ratio |\n|---|---:|---:|\n");
+        const std::pair<const char*, replay::policy_kind> policies[] = {
+            {"LRU", replay::policy_kind::lru},
+            {"W-TinyLFU, fixed 1 % window", replay::policy_kind::wtinylfu_fixed},
+            {"S3-FIFO", replay::policy_kind::s3fifo},
+            {"W-TinyLFU, adaptive window", replay::policy_kind::wtinylfu}};
+        for (const auto& [label, kind] : policies) {
+            const auto r = replay::run_weighted(kind, keys, 10'000, traps::object_size);
+            fmt::print("| {} | {:.4f} | {:.4f} |\n", label, r.objects.ratio(), r.byte_ratio());
+        }
+        return 0;
     }
     if (!data) usage_error("--data is required");
     std::vector<row> rows;

@@ -191,4 +191,25 @@ inline std::vector<std::uint64_t> generate(trap t, std::uint64_t capacity, std::
     return out;
 }
 
+/// The size (in weight units) of object `key` in the sized workload: most objects weigh
+/// 1-8 units, one in 32 weighs 64-512.
+inline std::uint32_t object_size(std::uint64_t key) noexcept {
+    const std::uint64_t h = caching::detail::mix64(key ^ 0x51ed);
+    if ((h & 31) == 0) return static_cast<std::uint32_t>(64 + ((h >> 8) % 449));
+    return static_cast<std::uint32_t>(1 + ((h >> 8) % 8));
+}
+
+/// A workload of objects with sizes (object_size): Zipf(0.9) over `objects` keys, a
+/// few large objects among many small ones. `accesses` keys.
+inline std::vector<std::uint64_t> sized_objects(std::uint64_t objects, std::uint64_t accesses,
+                                                std::uint64_t seed) {
+    detail::uniform u(seed * 0x9e3779b97f4a7c15ULL + 7);
+    const detail::zipf z(objects, 0.9);
+    const std::uint64_t salt = caching::detail::mix64(seed + 0x51ed);
+    std::vector<std::uint64_t> out;
+    out.reserve(accesses);
+    for (std::uint64_t i = 0; i < accesses; ++i) out.push_back(caching::detail::mix64(z(u) ^ salt));
+    return out;
+}
+
 }  // namespace salama::caching::traps

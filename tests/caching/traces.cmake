@@ -157,3 +157,10 @@ add_test(NAME caching.trace_replay.fixed_window
                  "-DARGS=--format;i32be;--capacity;1024;--policy;wtinylfu-fixed;--window;0.2;${_web07}"
                  -DEXPECT_RC=0 "-DEXPECT_OUT=hit_ratio=0\\.5381 accesses=76118" -P ${CMAKE_CURRENT_LIST_FILE})
 set_tests_properties(caching.trace_replay.s3fifo caching.trace_replay.fixed_window PROPERTIES LABELS caching)
+
+# Weighted entries: object and byte hit ratios on the sized workload (exit 0, both printed).
+add_test(NAME caching.trace_table.weighted
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:trace_table> "-DARGS=--weighted"
+                 -DEXPECT_RC=0 "-DEXPECT_OUT=W-TinyLFU, adaptive window \\| 0\\.[0-9]+ \\| 0\\.[0-9]+"
+                 -P ${CMAKE_CURRENT_LIST_FILE})
+set_tests_properties(caching.trace_table.weighted PROPERTIES LABELS caching)
