@@ -141,7 +141,7 @@ public:
             if (it != s.table.end() && (*it)->expires_at > now) {
                 node* n = *it;
                 out.emplace(n->value);
-                if (s.reads.offer(n, stripe) == read_buffer::offer_result::full) try_drain(s);
+                if (s.reads.offer(n, stripe) == read_buffer::offer_result::full) try_drain(s, stripe);
             }
         }
         auto& c = s.counts[stripe & (stripes - 1)];
@@ -319,12 +319,17 @@ private:
         boost::intrusive::link_mode<boost::intrusive::normal_link>,
         boost::intrusive::optimize_size<true>>;
 
-    struct node : policy_node {
-        node(Key&& k, Value&& v) : key(std::move(k)), value(std::move(v)) {}
-        expiry_hook by_deadline;
-        time_point expires_at = time_point::max();
+    // What a lookup reads, first: for small keys and values one cache line serves the
+    // whole hit (the policy's links and the expiry hook follow).
+    struct node_data {
         Key key;
         Value value;
+        time_point expires_at = time_point::max();
+    };
+
+    struct node : node_data, policy_node {
+        node(Key&& k, Value&& v) : node_data{std::move(k), std::move(v)} {}
+        expiry_hook by_deadline;
     };
 
     struct deadline_less {
@@ -459,10 +464,12 @@ private:
         s.reads.drain([&](node* n) { s.policy.on_hit(*n); });
     }
 
-    static void try_drain(shard& s) {
+    // A reader drains only its own stripe: the other stripes' cache lines stay with the
+    // threads that fill them (writers and cleanup drain them all).
+    static void try_drain(shard& s, std::uint32_t stripe) {
         std::unique_lock dl(s.drain_lock, std::try_to_lock);
         if (!dl) return;
-        drain_reads(s);
+        s.reads.drain_stripe(stripe, [&](node* n) { s.policy.on_hit(*n); });
         s.policy.maintain();
     }
 
