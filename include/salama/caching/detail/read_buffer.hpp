@@ -69,8 +69,12 @@ private:
         std::uint32_t head = s.head.load(std::memory_order_relaxed);
         const std::uint32_t tail = s.tail.load(std::memory_order_acquire);
         for (; head != tail; ++head) {
-            T* p = s.slots[head & (Slots - 1)].exchange(nullptr, std::memory_order_acquire);
+            // No offer can claim this slot again before `head` moves past it, so a plain
+            // load and store (no locked exchange) suffice.
+            auto& slot = s.slots[head & (Slots - 1)];
+            T* p = slot.load(std::memory_order_acquire);
             if (!p) break;
+            slot.store(nullptr, std::memory_order_relaxed);
             f(p);
         }
         s.head.store(head, std::memory_order_release);
