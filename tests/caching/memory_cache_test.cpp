@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -282,4 +283,79 @@ TEST_CASE("memory_cache under concurrent readers and writers keeps its invariant
     SECTION("W-TinyLFU, automatic shards") { stress<wtinylfu_policy>(0); }
     SECTION("W-TinyLFU, one shard (all threads contend)") { stress<wtinylfu_policy>(1); }
     SECTION("LRU, four shards") { stress<lru_policy>(4); }
+}
+
+namespace {
+
+// Compares keys normally, or throws while `fail` is set (a KeyEqual that can fail).
+struct throwing_equal {
+    static inline bool fail = false;
+    bool operator()(int a, int b) const {
+        if (fail) throw std::runtime_error("compare failed");
+        return a == b;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("memory_cache releases its shard lock when KeyEqual throws", "[caching][memory]") {
+    manual_clock clock;
+    memory_cache<int, int, lru_policy, unit_weigher, std::hash<int>, throwing_equal> cache(
+        {.capacity = 16, .shards = 1});
+    REQUIRE(cache.put(1, 10, clock.now()));
+    throwing_equal::fail = true;
+    CHECK_THROWS_AS(cache.get(1, clock.now()), std::runtime_error);
+    throwing_equal::fail = false;
+    // A leaked shared hold would make this writer wait for ever.
+    REQUIRE(cache.put(2, 20, clock.now()));
+    CHECK(cache.get(1, clock.now()) == 10);
+    CHECK(cache.get(2, clock.now()) == 20);
+}
+
+TEST_CASE("memory_cache seeds key hashes per cache", "[caching][memory][validation]") {
+    // Keys chosen so that an unseeded hash (mix64 of std::hash, identity for integers)
+    // sends every one of them to shard 0 of 64: with a per-cache random seed they spread,
+    // and none is evicted; unseeded, shard 0 (capacity 100) would keep only 100.
+    std::vector<std::uint64_t> aimed;
+    for (std::uint64_t k = 0; aimed.size() < 1000; ++k) {
+        const std::uint64_t h = detail::mix64(k);
+        if ((((h & 0xffffffffULL) * 64) >> 32) == 0) aimed.push_back(k);
+    }
+    manual_clock clock;
+    memory_cache<std::uint64_t, int, lru_policy> cache({.capacity = 6400, .shards = 64});
+    for (const auto k : aimed) REQUIRE(cache.put(k, 1, clock.now()));
+    CHECK(cache.size() == 1000);
+    CHECK(cache.stats().evictions == 0);
+    // A fixed seed reproduces a run exactly; seed 0 is the unseeded mapping, whose shard 0
+    // overflows.
+    memory_cache<std::uint64_t, int, lru_policy> fixed({.capacity = 6400, .shards = 64, .hash_seed = 0});
+    for (const auto k : aimed) REQUIRE(fixed.put(k, 1, clock.now()));
+    CHECK(fixed.size() == 100);
+}
+
+TEST_CASE("memory_cache: W-TinyLFU shards follow the window shard 0 measures", "[caching][memory]") {
+    manual_clock clock;
+    memory_cache<std::uint64_t, int> cache({.capacity = 4000, .shards = 4});
+    std::size_t shadows[4] = {};
+    for (std::size_t i = 0; i < 4; ++i)
+        cache.inspect_policy(i, [&](const wtinylfu_policy& p) { shadows[i] = p.shadow_count(); });
+    CHECK(shadows[0] == 6);
+    CHECK(shadows[1] == 0);
+    CHECK(shadows[3] == 0);
+    // Every key is read twice, 1,600 requests apart (about 1,600 other keys between):
+    // LRU hits every second read, a 1 % window almost none. Once shard 0 has measured
+    // it, every shard's window holds the reuse distance (candidates 40 % and up).
+    const std::uint64_t gap = 800;
+    for (std::uint64_t t = 0; t < 4000 * 40; ++t) {
+        for (const std::uint64_t k : {t, t >= gap ? t - gap : ~std::uint64_t{0}}) {
+            if (k == ~std::uint64_t{0}) continue;
+            if (!cache.get(k, clock.now())) REQUIRE(cache.put(k, 1, clock.now()));
+        }
+    }
+    for (std::size_t s = 0; s < 4; ++s)
+        cache.inspect_policy(s, [&](const wtinylfu_policy& p) {
+            CHECK(p.window_capacity() >= p.capacity() * 4 / 10);
+            CHECK(p.weighted_size() <= p.capacity());
+        });
+    CHECK(cache.stats().hits > 4000 * 40 * 9 / 10);
 }

@@ -4,12 +4,15 @@
 #include <salama/caching/detail/hash.hpp>
 #include <salama/caching/frequency_sketch.hpp>
 #include <salama/caching/lru_policy.hpp>
+#include <salama/caching/s3fifo_policy.hpp>
+#include <salama/caching/window_controller.hpp>
 #include <salama/caching/wtinylfu_policy.hpp>
 
 #include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace {
@@ -146,37 +149,145 @@ TEST_CASE("wtinylfu_policy evicts an entry heavier than the capacity", "[caching
     CHECK(h.policy.weighted_size() == 3);
 }
 
-TEST_CASE("wtinylfu_policy: the hill climber moves the window within bounds", "[caching][policy]") {
-    // A loop over 60 keys in a cache of 100 is all hits once warm: the hit rate does not
-    // fall, so the climber keeps growing the window (first step +6.25 % of the capacity).
-    harness<wtinylfu_policy> h(100);
-    const auto initial = h.policy.window_capacity();
-    for (int i = 0; i < 5000; ++i) {
-        const int k = i % 60;
-        if (h.contains(k)) {
-            h.hit(k);
-            h.policy.maintain();
-        } else {
-            h.add(k);
-        }
+TEST_CASE("wtinylfu_policy: the window follows the candidate whose shadow hits most", "[caching][policy]") {
+    harness<wtinylfu_policy> h(200);
+    REQUIRE(h.policy.shadow_count() == 6);
+    CHECK(h.policy.shadow_divisor() == 1);
+    CHECK(h.policy.window_capacity() == 2);  // candidate 0: 1 %
+    auto access = [&](int k) {
+        if (h.contains(k)) h.hit(k);
+        else h.add(k);
+    };
+    // A loop over 220 keys in a cache of 200: LRU (and any large window) never hits,
+    // while a small window keeps most of the loop in the main space. The window stays
+    // at 1 %; a controller that moved it would lose hits.
+    for (int i = 0; i < 200 * 40; ++i) {
+        access(i % 220);
+        CHECK(h.policy.window_capacity() == 2);
+        CHECK(h.policy.weighted_size() <= 200);
     }
-    CHECK(h.policy.window_capacity() > initial);
-    CHECK(h.policy.window_capacity() + h.policy.protected_capacity() <= 100);
-    CHECK(h.evicted.empty());
+    // Sweeps forward and back over 260 keys: each turn rereads the most recent keys, so
+    // LRU wins and the window moves to the whole cache (candidate 1.0 is exactly LRU).
+    int i = 0, dir = 1;
+    for (int n = 0; n < 200 * 60; ++n) {
+        access(10'000 + i);
+        if (i + dir < 0 || i + dir >= 260) dir = -dir;
+        else i += dir;
+        CHECK(h.policy.window_capacity() + h.policy.protected_capacity() <= 200);
+        CHECK(h.policy.weighted_size() <= 200);
+    }
+    CHECK(h.policy.window_capacity() == 200);
+    CHECK(h.policy.protected_capacity() == 0);
+    CHECK(h.policy.controller().current() == 5);
+}
 
-    // A scan of new keys makes the hit rate fall: the climber reverses and shrinks the
-    // window (a flat hit rate afterwards keeps the direction, as in Caffeine), never
-    // leaving [1, capacity].
-    const auto grown = h.policy.window_capacity();
-    auto smallest = grown;
-    for (int i = 0; i < 3000; ++i) {
-        h.add(1000 + i);
-        smallest = std::min(smallest, h.policy.window_capacity());
-        CHECK(h.policy.weighted_size() <= 100);
-        CHECK(h.policy.window_capacity() >= 1);
-        CHECK(h.policy.window_capacity() + h.policy.protected_capacity() <= 100);
+TEST_CASE("wtinylfu_policy with a fixed window never moves it and runs no shadows", "[caching][policy]") {
+    wtinylfu_policy p(1000, 1, false, {.initial_window = 0.2, .adaptive = false});
+    CHECK(p.window_capacity() == 200);
+    CHECK(p.protected_capacity() == 640);
+    CHECK(p.shadow_count() == 0);
+    std::vector<std::unique_ptr<policy_node>> nodes;
+    int evicted = 0;
+    for (std::uint64_t k = 0; k < 20'000; ++k) {
+        nodes.push_back(std::make_unique<policy_node>());
+        nodes.back()->hash = detail::mix64(k % 1300);
+        p.on_add(*nodes.back());
+        p.evict([&](policy_node&) { ++evicted; });
+        CHECK(p.window_capacity() == 200);
     }
-    CHECK(smallest < grown);
+    CHECK(evicted == 19'000);
+    CHECK_THROWS_WITH(wtinylfu_policy(10, 1, false, {.initial_window = 0}),
+                      "invalid wtinylfu_options.initial_window: must be in (0, 1], got 0");
+}
+
+TEST_CASE("wtinylfu_policy rejects a capacity its sizing cannot hold", "[caching][policy][validation]") {
+    CHECK_THROWS_WITH(wtinylfu_policy(std::uint64_t{1} << 63),
+                      "invalid wtinylfu_policy.capacity: must be at most 2^62 (4611686018427387904), got "
+                      "9223372036854775808");
+    CHECK_THROWS_AS(wtinylfu_policy(~std::uint64_t{0}), salama::config_error);
+    wtinylfu_policy largest(wtinylfu_policy::max_capacity, 1, false, {.adaptive = false});
+    CHECK(largest.window_capacity() > 0);
+    CHECK(largest.window_capacity() < largest.capacity());
+}
+
+TEST_CASE("window_controller moves only on a clear lead", "[caching][policy]") {
+    window_controller c({.candidates = {0.01, 0.2, 1.0}, .decay = 0.5, .switch_margin = 0.01, .min_lead = 4});
+    CHECK(c.current() == 0);
+    CHECK(c.window_fraction() == 0.01);
+    // Flat terrain: a lead inside the margin moves nothing.
+    CHECK(c.on_sample(std::vector<std::uint64_t>{1000, 1005, 1009}) == 0);
+    CHECK(c.on_sample(std::vector<std::uint64_t>{1000, 1002, 1008}) == 0);
+    // A clear lead moves the window to the leader (scores 1500+, 1501.25+, 2504.5).
+    CHECK(c.on_sample(std::vector<std::uint64_t>{1000, 1000, 2000}) == 2);
+    CHECK(c.window_fraction() == 1.0);
+    // The decayed score remembers: one sample where candidate 1 is slightly ahead is
+    // not enough to leave (2252.25 + 1100 against 1250.6 + 1150).
+    CHECK(c.on_sample(std::vector<std::uint64_t>{1000, 1150, 1100}) == 2);
+    // Sustained evidence is.
+    for (int i = 0; i < 5; ++i) c.on_sample(std::vector<std::uint64_t>{1000, 1300, 1000});
+    CHECK(c.current() == 1);
+    CHECK(c.scores().size() == 3);
+    // No hits at all: nothing leads, nothing moves.
+    window_controller quiet;
+    for (int i = 0; i < 3; ++i) CHECK(quiet.on_sample(std::vector<std::uint64_t>(6, 0)) == 0);
+    // Sampling: 4 x capacity requests; shadows scaled to at least 256 entries.
+    CHECK(quiet.sample_size(1000) == 4000);
+    CHECK(quiet.shadow_divisor(511) == 1);
+    CHECK(quiet.shadow_divisor(512) == 2);
+    CHECK(quiet.shadow_divisor(1'000'000) == 2048);
+}
+
+TEST_CASE("window_controller_options name the bad field", "[caching][policy][validation]") {
+    auto message = [](window_controller_options o) {
+        try {
+            window_controller c(std::move(o));
+        } catch (const salama::config_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    CHECK(message({.candidates = {}}) == "invalid window_controller_options.candidates: must hold 1 to 16 windows, got 0");
+    CHECK(message({.candidates = {0.01, 1.5}}) == "invalid window_controller_options.candidates[1]: must be in (0, 1], got 1.5");
+    CHECK(message({.decay = 1}) == "invalid window_controller_options.decay: must be in [0, 1), got 1");
+    CHECK(message({.switch_margin = -1}) == "invalid window_controller_options.switch_margin: must be >= 0, got -1");
+    CHECK(message({.sample_factor = 0}) == "invalid window_controller_options.sample_factor: must be positive, got 0");
+    CHECK(message({.shadow_min_capacity = 0}) ==
+          "invalid window_controller_options.shadow_min_capacity: must be positive, got 0");
+    CHECK(message({}) == "no error");
+}
+
+TEST_CASE("s3fifo_policy: small FIFO, main FIFO with reinsertion, ghost queue", "[caching][policy]") {
+    harness<s3fifo_policy> h(10);  // small: 1 entry, ghost: 9 hashes
+    h.add(1);
+    CHECK(s3fifo_policy::queue_of(*h.nodes.at(1)) == s3fifo_policy::small);
+    h.hit(1);
+    CHECK(s3fifo_policy::frequency(*h.nodes.at(1)) == 1);
+    for (int i = 0; i < 3; ++i) h.hit(1);
+    CHECK(s3fifo_policy::frequency(*h.nodes.at(1)) == 3);  // saturates
+    for (int k = 2; k <= 10; ++k) h.add(k);                // fills the cache: nothing leaves yet
+    CHECK(h.evicted.empty());
+    h.add(11);
+    // The small FIFO is over its share: its oldest entry (1) was read, so it moves to main
+    // instead of leaving; then 2, never read, leaves and is remembered by the ghost.
+    CHECK(s3fifo_policy::queue_of(*h.nodes.at(1)) == s3fifo_policy::main);
+    CHECK(h.evicted == std::vector<int>{2});
+    CHECK(h.policy.ghost_contains(detail::mix64(2)));
+    CHECK(!h.policy.ghost_contains(detail::mix64(3)));
+    // A key the ghost remembers comes back straight into main.
+    h.add(2);
+    CHECK(s3fifo_policy::queue_of(*h.nodes.at(2)) == s3fifo_policy::main);
+    CHECK(h.policy.weighted_size() <= 10);
+    CHECK(h.policy.small_size() <= 10);
+    // Main evicts by FIFO but gives a read entry another round (frequency - 1).
+    harness<s3fifo_policy> m(10);
+    for (int k = 1; k <= 10; ++k) {
+        m.add(k);
+        m.hit(k);
+    }
+    for (int k = 11; k <= 40; ++k) m.add(k);
+    CHECK(m.policy.weighted_size() <= 10);
+    CHECK(m.contains(10));  // read once and moved to main: outlives the unread newcomers
+    CHECK(!m.contains(11));
 }
 
 TEST_CASE("frequency_sketch counts, saturates at 15 and halves", "[caching][policy]") {

@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
@@ -58,6 +59,11 @@ struct memory_cache_options {
     std::optional<duration> default_ttl{};
     /// Seed of the policies' random choices (runs are reproducible for a given seed).
     std::uint64_t seed = 0x5a1a3a;
+    /// Mixed into every key's hash before it picks a shard, a table slot and sketch
+    /// counters. Empty (the default): a random seed per cache, so that keys chosen from
+    /// the outside cannot be aimed at one shard or one probe chain. Set it for replays
+    /// that must be reproducible.
+    std::optional<std::uint64_t> hash_seed{};
 
     /// Throws config_error naming the first invalid field.
     void validate() const {
@@ -101,13 +107,15 @@ public:
         : options_(std::move(options)), weigher_(std::move(weigher)), hash_(std::move(hash)),
           equal_(std::move(equal)) {
         options_.validate();
+        hash_seed_ = options_.hash_seed ? *options_.hash_seed : random_seed();
         shard_count_ = options_.shards ? options_.shards : auto_shards(options_.capacity);
         shards_ = std::make_unique<std::unique_ptr<shard>[]>(shard_count_);
         const std::uint64_t base = options_.capacity / shard_count_;
         const std::uint64_t extra = options_.capacity % shard_count_;
         for (std::size_t i = 0; i < shard_count_; ++i) {
             const std::uint64_t cap = base + (i < extra ? 1 : 0);
-            shards_[i] = std::make_unique<shard>(cap, options_.seed + i, table_hash{}, table_equal{&equal_});
+            shards_[i] = std::make_unique<shard>(cap, options_.seed + i, table_hash{}, table_equal{&equal_},
+                                                 shard_count_ > 1 ? &window_choice_ : nullptr, i == 0);
         }
     }
 
@@ -125,19 +133,17 @@ public:
         const std::uint32_t stripe = detail::thread_stripe();
         shard& s = shard_for(h);
         std::optional<Value> out;
-        s.lock.lock_shared(stripe);
-        auto it = s.table.find(lookup{&key, h});
-        if (it != s.table.end() && (*it)->expires_at > now) {
-            node* n = *it;
-            try {
+        {
+            // Released on every path: KeyEqual, the value's copy and the policy's hooks
+            // (run by a drain) may throw.
+            shared_hold hold(s.lock, stripe);
+            auto it = s.table.find(lookup{&key, h});
+            if (it != s.table.end() && (*it)->expires_at > now) {
+                node* n = *it;
                 out.emplace(n->value);
-            } catch (...) {
-                s.lock.unlock_shared(stripe);
-                throw;
+                if (s.reads.offer(n, stripe) == read_buffer::offer_result::full) try_drain(s, stripe);
             }
-            if (s.reads.offer(n, stripe) == read_buffer::offer_result::full) try_drain(s);
         }
-        s.lock.unlock_shared(stripe);
         auto& c = s.counts[stripe & (stripes - 1)];
         (out ? c.hits : c.misses).fetch_add(1, std::memory_order_relaxed);
         return out;
@@ -153,8 +159,15 @@ public:
         const std::uint64_t h = hash_of(key);
         shard& s = shard_for(h);
         std::unique_lock lk(s.lock);
-        drain_reads(s);
-        expire(s, now);
+        // Buffered reads must be applied before any node is freed (no buffered pointer may
+        // outlive its node), but only then: draining pulls every reader's stripe into this
+        // core, and replacing a value of the same weight frees nothing.
+        bool drained = false;
+        if (!s.expiries.empty() && s.expiries.begin()->expires_at <= now) {
+            drain_reads(s);
+            drained = true;
+            expire(s, now);
+        }
         const time_point deadline = ttl ? deadline_of(now, *ttl) : time_point::max();
         auto it = s.table.find(lookup{&key, h});
         if (it != s.table.end()) {
@@ -162,11 +175,19 @@ public:
             n->value = std::move(value);
             set_deadline(s, n, deadline);
             if (n->weight != w) {
+                if (!drained) drain_reads(s);
+                drained = true;
                 s.weight.fetch_add(static_cast<std::uint64_t>(w) - n->weight, std::memory_order_relaxed);
                 s.policy.on_weight_change(*n, w);
             }
             s.policy.on_hit(*n);
+            if (!drained) {
+                // Same weight: the policy evicts nothing, but may do its periodic work.
+                s.policy.maintain();
+                return {};
+            }
         } else {
+            if (!drained) drain_reads(s);
             auto holder = std::make_unique<node>(std::move(key), std::move(value));
             node* n = holder.get();
             n->hash = h;
@@ -313,12 +334,21 @@ private:
         boost::intrusive::link_mode<boost::intrusive::normal_link>,
         boost::intrusive::optimize_size<true>>;
 
-    struct node : policy_node {
-        node(Key&& k, Value&& v) : key(std::move(k)), value(std::move(v)) {}
-        expiry_hook by_deadline;
-        time_point expires_at = time_point::max();
+    // What a lookup reads, first: for small keys and values one cache line serves the
+    // whole hit (the policy's links and the expiry hook follow).
+    struct node_data {
         Key key;
         Value value;
+        time_point expires_at = time_point::max();
+    };
+
+    // The policy's links start a new cache line: drains rewrite them while other threads'
+    // lookups read the line above (64 more bytes per entry for small keys, no false sharing).
+    struct alignas(64) policy_part : policy_node {};
+
+    struct node : node_data, policy_part {
+        node(Key&& k, Value&& v) : node_data{std::move(k), std::move(v)} {}
+        expiry_hook by_deadline;
     };
 
     struct deadline_less {
@@ -362,12 +392,20 @@ private:
     };
 
     struct shard {
-        shard(std::uint64_t capacity, std::uint64_t seed, table_hash th, table_equal te)
-            : table(0, th, te), policy(make_policy(capacity, seed)) {}
+        shard(std::uint64_t capacity, std::uint64_t seed, table_hash th, table_equal te,
+              std::atomic<std::size_t>* shared_choice, bool leader)
+            : table(0, th, te), policy(make_policy(capacity, seed, shared_choice, leader)) {}
 
-        static Policy make_policy(std::uint64_t capacity, std::uint64_t seed) {
-            if constexpr (std::is_constructible_v<Policy, std::uint64_t, std::uint64_t, bool>)
-                return Policy(capacity, seed, !std::is_same_v<Weigher, unit_weigher>);
+        // W-TinyLFU's shards share one window decision (shard 0 measures, the others
+        // follow); other policies get (capacity, seed[, weighted]).
+        static Policy make_policy(std::uint64_t capacity, std::uint64_t seed,
+                                  std::atomic<std::size_t>* shared_choice, bool leader) {
+            constexpr bool weighted = !std::is_same_v<Weigher, unit_weigher>;
+            if constexpr (std::is_same_v<Policy, wtinylfu_policy>)
+                return Policy(capacity, seed, weighted,
+                              wtinylfu_options{.shared_choice = shared_choice, .leader = leader});
+            else if constexpr (std::is_constructible_v<Policy, std::uint64_t, std::uint64_t, bool>)
+                return Policy(capacity, seed, weighted);
             else
                 return Policy(capacity, seed);
         }
@@ -392,7 +430,29 @@ private:
         return n;
     }
 
-    std::uint64_t hash_of(const Key& key) const { return detail::mix64(static_cast<std::uint64_t>(hash_(key))); }
+    std::uint64_t hash_of(const Key& key) const {
+        return detail::mix64(static_cast<std::uint64_t>(hash_(key)) ^ hash_seed_);
+    }
+
+    static std::uint64_t random_seed() {
+        std::random_device rd;
+        return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    }
+
+    // A shared hold on a shard's striped lock, released by the destructor.
+    class shared_hold {
+    public:
+        shared_hold(detail::striped_lock<stripes>& l, std::uint32_t stripe) noexcept : lock_(l), stripe_(stripe) {
+            lock_.lock_shared(stripe_);
+        }
+        shared_hold(const shared_hold&) = delete;
+        shared_hold& operator=(const shared_hold&) = delete;
+        ~shared_hold() { lock_.unlock_shared(stripe_); }
+
+    private:
+        detail::striped_lock<stripes>& lock_;
+        std::uint32_t stripe_;
+    };
 
     // The table positions by the hash's high bits; shards take bits 0..31 so that the
     // two choices stay independent.
@@ -423,10 +483,12 @@ private:
         s.reads.drain([&](node* n) { s.policy.on_hit(*n); });
     }
 
-    static void try_drain(shard& s) {
+    // A reader drains only its own stripe: the other stripes' cache lines stay with the
+    // threads that fill them (writers and cleanup drain them all).
+    static void try_drain(shard& s, std::uint32_t stripe) {
         std::unique_lock dl(s.drain_lock, std::try_to_lock);
         if (!dl) return;
-        drain_reads(s);
+        s.reads.drain_stripe(stripe, [&](node* n) { s.policy.on_hit(*n); });
         s.policy.maintain();
     }
 
@@ -461,9 +523,13 @@ private:
     }
 
     memory_cache_options options_;
+    // The window candidate W-TinyLFU's leading shard chose (declared before the shards,
+    // which point at it, so that it outlives them).
+    std::atomic<std::size_t> window_choice_{0};
     Weigher weigher_;
     Hash hash_;
     KeyEqual equal_;
+    std::uint64_t hash_seed_ = 0;
     std::size_t shard_count_ = 1;
     std::unique_ptr<std::unique_ptr<shard>[]> shards_;
 };

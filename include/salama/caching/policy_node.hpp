@@ -19,7 +19,7 @@ struct policy_node {
 /// An eviction (and admission) policy: a single-threaded decision core over policy_nodes.
 /// The cache tells it about adds, hits, removals and weight changes; `evict` then unlinks
 /// victims until the weighted size is within `capacity()`, handing each to a callback
-/// that frees it. `maintain` runs periodic work (e.g. hill climbing). The cache serializes
+/// that frees it. `maintain` runs periodic work (e.g. resizing a window). The cache serializes
 /// all calls, so a policy needs no locking of its own.
 template <class P>
 concept eviction_policy =

@@ -48,16 +48,13 @@ public:
     /// exclusive lock). A slot claimed but not yet written ends its stripe's drain.
     template <class F>
     void drain(F&& f) {
-        for (auto& s : stripes_) {
-            std::uint32_t head = s.head.load(std::memory_order_relaxed);
-            const std::uint32_t tail = s.tail.load(std::memory_order_acquire);
-            for (; head != tail; ++head) {
-                T* p = s.slots[head & (Slots - 1)].exchange(nullptr, std::memory_order_acquire);
-                if (!p) break;
-                f(p);
-            }
-            s.head.store(head, std::memory_order_release);
-        }
+        for (auto& s : stripes_) drain(s, f);
+    }
+
+    /// As drain(), for the stripe `stripe` only (a reader's own).
+    template <class F>
+    void drain_stripe(std::uint32_t stripe, F&& f) {
+        drain(stripes_[stripe & (Stripes - 1)], f);
     }
 
 private:
@@ -66,6 +63,22 @@ private:
         std::atomic<std::uint32_t> tail{0};
         std::array<std::atomic<T*>, Slots> slots{};
     };
+
+    template <class F>
+    static void drain(stripe& s, F& f) {
+        std::uint32_t head = s.head.load(std::memory_order_relaxed);
+        const std::uint32_t tail = s.tail.load(std::memory_order_acquire);
+        for (; head != tail; ++head) {
+            // No offer can claim this slot again before `head` moves past it, so a plain
+            // load and store (no locked exchange) suffice.
+            auto& slot = s.slots[head & (Slots - 1)];
+            T* p = slot.load(std::memory_order_acquire);
+            if (!p) break;
+            slot.store(nullptr, std::memory_order_relaxed);
+            f(p);
+        }
+        s.head.store(head, std::memory_order_release);
+    }
     std::array<stripe, Stripes> stripes_{};
 };
 

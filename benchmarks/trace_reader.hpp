@@ -1,4 +1,5 @@
-// salama: reading key-access traces (for replaying them through a cache policy).
+// Reading key-access traces for trace_replay and the trace checks: tool code, not part of
+// the library's public headers (it runs decompressors through popen).
 #pragma once
 
 #include "salama/core/error.hpp"
@@ -22,7 +23,8 @@ enum class trace_format {
     lirs,     ///< text, one decimal integer key per line; lines starting with '*' are skipped
     i32be,    ///< binary, big-endian 32-bit signed keys back to back
     i64be,    ///< binary, big-endian 64-bit signed keys back to back
-    address,  ///< text, one hexadecimal address per line (optional 0x); '#' starts a comment line
+    address,  ///< text, `OP 0xHEX SIZE` per line (the key is the second field) or a bare
+              ///< hexadecimal address; '#' starts a comment line
 };
 
 /// Parses a format name ("lirs", "i32be", "i64be", "address").
@@ -96,13 +98,36 @@ inline result<std::vector<std::uint64_t>> parse_trace(std::string_view bytes, tr
     case trace_format::address: {
         const bool ok = detail::for_each_line(bytes, [&](std::string_view line, std::size_t no) {
             if (line.empty() || line.front() == '#') return true;
-            auto digits = line;
+            // Caffeine's layout is `OP ADDRESS SIZE`; a line of one field is the address.
+            std::string_view fields[4];
+            std::size_t count = 0;
+            for (std::string_view rest = line; !rest.empty() && count < 4;) {
+                const auto end = rest.find_first_of(" \t");
+                fields[count++] = rest.substr(0, end);
+                if (end == std::string_view::npos) break;
+                rest = detail::trim(rest.substr(end));
+            }
+            if (count == 2 || count > 3) {
+                why = fmt::format("line {}: expected 'OP ADDRESS SIZE' or one address, got '{}'", no,
+                                  line.substr(0, 40));
+                return false;
+            }
+            auto digits = count == 1 ? fields[0] : fields[1];
             if (digits.starts_with("0x") || digits.starts_with("0X")) digits.remove_prefix(2);
             std::uint64_t v = 0;
             auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, 16);
             if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size()) {
                 why = fmt::format("line {}: not a hexadecimal address: '{}'", no, line.substr(0, 40));
                 return false;
+            }
+            if (count == 3) {
+                std::uint64_t size = 0;
+                const auto f = fields[2];
+                auto [e2, ec2] = std::from_chars(f.data(), f.data() + f.size(), size);
+                if (ec2 != std::errc{} || e2 != f.data() + f.size()) {
+                    why = fmt::format("line {}: the size is not an integer: '{}'", no, line.substr(0, 40));
+                    return false;
+                }
             }
             keys.push_back(v);
             return true;
@@ -131,9 +156,14 @@ inline result<std::vector<std::uint64_t>> parse_trace(std::string_view bytes, tr
     return keys;
 }
 
+/// The default cap on a trace's (decompressed) size: a bomb must not exhaust memory.
+inline constexpr std::size_t default_max_trace_bytes = std::size_t{1} << 30;
+
 /// Reads a whole file; names ending in ".gz" or ".xz" are decompressed by running
-/// `gzip -dc` or `xz -dc`. On failure returns an error and sets `why`.
-inline result<std::string> read_trace_bytes(const std::string& path, std::string& why) {
+/// `gzip -dc` or `xz -dc`. More than `max_bytes` (after decompression) is an error. On
+/// failure returns an error and sets `why`.
+inline result<std::string> read_trace_bytes(const std::string& path, std::string& why,
+                                            std::size_t max_bytes = default_max_trace_bytes) {
     std::FILE* probe = std::fopen(path.c_str(), "rb");
     if (!probe) {
         why = fmt::format("cannot open '{}'", path);
@@ -144,8 +174,19 @@ inline result<std::string> read_trace_bytes(const std::string& path, std::string
     std::string out;
     char buf[1 << 16];
     std::size_t n = 0;
+    auto too_large = [&] {
+        why = fmt::format("'{}' holds more than {} bytes (decompressed): refusing to read it", path,
+                          max_bytes);
+        return make_error_code(errc::invalid_argument);
+    };
     if (!gz && !xz) {
-        while ((n = std::fread(buf, 1, sizeof buf, probe)) > 0) out.append(buf, n);
+        while ((n = std::fread(buf, 1, sizeof buf, probe)) > 0) {
+            if (out.size() + n > max_bytes) {
+                std::fclose(probe);
+                return too_large();
+            }
+            out.append(buf, n);
+        }
         const bool err = std::ferror(probe) != 0;
         std::fclose(probe);
         if (err) {
@@ -162,8 +203,16 @@ inline result<std::string> read_trace_bytes(const std::string& path, std::string
         why = fmt::format("cannot run '{}' to decompress '{}'", tool, path);
         return make_error_code(errc::unavailable);
     }
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    bool over = false;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
+        if (out.size() + n > max_bytes) {
+            over = true;
+            break;
+        }
+        out.append(buf, n);
+    }
     const int status = pclose(p);
+    if (over) return too_large();
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
         why = fmt::format("cannot decompress '{}': '{}' is not installed", path, tool);
         return make_error_code(errc::unavailable);
@@ -178,8 +227,9 @@ inline result<std::string> read_trace_bytes(const std::string& path, std::string
 
 /// Reads and parses a trace file (see read_trace_bytes and parse_trace).
 inline result<std::vector<std::uint64_t>> read_trace(const std::string& path, trace_format format,
-                                                     std::string& why) {
-    auto bytes = read_trace_bytes(path, why);
+                                                     std::string& why,
+                                                     std::size_t max_bytes = default_max_trace_bytes) {
+    auto bytes = read_trace_bytes(path, why, max_bytes);
     if (!bytes) return bytes.error();
     auto keys = parse_trace(*bytes, format, why);
     if (!keys) why = fmt::format("{}: {}", path, why);
