@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
     salama::logger log(log_sink);
 
     // The memory tier in front of the data source.
-    salama::caching::memory_cache<int, std::string> cache({.capacity = 5'000, .default_ttl = item_ttl});
+    // A fixed hash seed keeps the demo's numbers the same from run to run.
+    salama::caching::memory_cache<int, std::string> cache({.capacity = 5'000, .default_ttl = item_ttl, .hash_seed = 1});
 
     // The pool, behind a balancer that prefers the node with the lowest latency x (pending + 1).
     using picker = lb::power_of_choices_picker<lb::peak_ewma_scorer>;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "salama/core/metrics_registry.hpp"
+#include "salama/core/telemetry.hpp"
 
 #include <cstdint>
 #include <string>
@@ -27,7 +28,7 @@ struct cache_stats {
     }
 };
 
-/// Publishes cache_stats into a metrics_registry under the label `cache="<name>"`:
+/// Publishes cache_stats under the telemetry's instance name (label `name`):
 /// `salama_cache_hits_total`, `salama_cache_misses_total`, `salama_cache_loads_total`,
 /// `salama_cache_load_failures_total`, `salama_cache_evictions_total`,
 /// `salama_cache_expirations_total` (counters, advanced by the difference since the last
@@ -35,26 +36,18 @@ struct cache_stats {
 /// thread-safe: call it from one maintenance task.
 class cache_metrics {
 public:
-    /// Registers the families in `registry` (which must outlive this object).
-    cache_metrics(metrics_registry& registry, std::string_view cache_name)
-        : hits_(registry.counter("salama_cache_hits_total", "Cache lookups that returned a value",
-                                 {"cache"}).with({cache_name})),
-          misses_(registry.counter("salama_cache_misses_total", "Cache lookups that found nothing",
-                                   {"cache"}).with({cache_name})),
-          loads_(registry.counter("salama_cache_loads_total", "Values loaded on a miss",
-                                  {"cache"}).with({cache_name})),
-          load_failures_(registry.counter("salama_cache_load_failures_total",
-                                          "Loader calls that failed", {"cache"})
-                             .with({cache_name})),
-          evictions_(registry.counter("salama_cache_evictions_total",
-                                      "Entries evicted or rejected to respect the capacity",
-                                      {"cache"}).with({cache_name})),
-          expirations_(registry.counter("salama_cache_expirations_total",
-                                        "Entries reclaimed after their TTL", {"cache"})
-                           .with({cache_name})),
-          entries_(registry.gauge("salama_cache_entries", "Entries held", {"cache"}).with({cache_name})),
-          weighted_size_(registry.gauge("salama_cache_weighted_size", "Total weight held", {"cache"})
-                             .with({cache_name})) {}
+    /// Registers the families through `tel` (whose registry must outlive this object).
+    explicit cache_metrics(const bound_telemetry& tel)
+        : hits_(tel.counter("salama_cache_hits_total", "Cache lookups that returned a value").with()),
+          misses_(tel.counter("salama_cache_misses_total", "Cache lookups that found nothing").with()),
+          loads_(tel.counter("salama_cache_loads_total", "Values loaded on a miss").with()),
+          load_failures_(tel.counter("salama_cache_load_failures_total", "Loader calls that failed").with()),
+          evictions_(tel.counter("salama_cache_evictions_total",
+                                 "Entries evicted or rejected to respect the capacity")
+                         .with()),
+          expirations_(tel.counter("salama_cache_expirations_total", "Entries reclaimed after their TTL").with()),
+          entries_(tel.gauge("salama_cache_entries", "Entries held").with()),
+          weighted_size_(tel.gauge("salama_cache_weighted_size", "Total weight held").with()) {}
 
     /// Advances the counters to `s` and sets the gauges.
     void publish(const cache_stats& s) {
