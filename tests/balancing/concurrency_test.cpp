@@ -96,7 +96,7 @@ TEST_CASE("picks and reports allocate nothing in steady state", "[balancing]") {
     }
     SECTION("with telemetry and an observer") {
         metrics_registry reg;
-        load_balancer<random_picker> lb(random_picker(), balancer_options{}, balancer_telemetry{.metrics = &reg});
+        load_balancer<random_picker> lb(random_picker(), balancer_options{}, telemetry{.registry = &reg});
         long seen = 0;
         auto sub = lb.subscribe([&](const outcome_event&) { ++seen; });
         CHECK(allocations_per_1000_picks(lb) == 0);
@@ -202,7 +202,7 @@ TEST_CASE("concurrent subscribe and report", "[balancing][tsan]") {
     std::atomic<bool> stop{false};
     std::atomic<long> calls{0};
     std::thread reporter([&] {
-        while (!stop.load()) lb.route_request("t", "")->report({}, time_point{});
+        while (!stop.load()) lb.route_request("t", "", time_point{})->report({}, time_point{});
     });
     for (int i = 0; i < 200; ++i) {
         auto sub = lb.subscribe([&](const outcome_event&) { calls.fetch_add(1); });

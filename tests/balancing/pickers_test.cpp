@@ -411,7 +411,7 @@ TEST_CASE("utilization-derived weights follow gRPC's formula, blackout and expir
     REQUIRE(lb.set_metrics("b", {{"qps", 100}, {"utilization", 0.5}}, t0));  // 200
     lb.refresh(t0 + 11s);  // past the blackout; c has no report: mean 400
     std::map<std::string, int> hits;
-    for (int i = 0; i < 1200; ++i) ++hits[lb.route_request("t", "")->node_id()];
+    for (int i = 0; i < 1200; ++i) ++hits[lb.route_request("t", "", t0)->node_id()];
     CHECK(hits["a"] == Approx(600).margin(2));
     CHECK(hits["b"] == Approx(200).margin(2));
     CHECK(hits["c"] == Approx(400).margin(2));

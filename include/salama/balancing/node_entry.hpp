@@ -41,8 +41,9 @@ struct node_entry {
         static const node_metrics none{};
         return data ? data->metrics : none;
     }
-    /// Requests in flight on the node now.
-    std::int64_t pending() const noexcept { return counters().pending.load(std::memory_order_relaxed); }
+    /// Requests in flight on the node now: every thread slot's count, summed (a pick by
+    /// a load-aware scorer reads the lines other threads write; see docs/balancing.md).
+    std::int64_t pending() const noexcept { return counters().pending_total(); }
     /// The node's peak EWMA of latency in seconds as of its last outcome, if any.
     std::optional<double> peak_ewma_seconds() const noexcept { return counters().ewma_seconds(); }
     /// When the peak EWMA was last set.

@@ -1,11 +1,16 @@
-// salama: the counters a pick reads and writes, kept densely: 16 bytes per node in
-// chunks shared by every node of a balancer, so that a pick on a pool of 10,000 nodes
-// touches lines that stay in the cache instead of one scattered node object per request.
+// salama: the counters a pick reads and writes, kept densely in chunks shared by every
+// node of a balancer, so that a pick on a pool of 10,000 nodes touches lines that stay in
+// the cache instead of one scattered node object per request. Requests in flight are
+// counted per thread slot, each slot's counts of a chunk in lines of their own: two threads
+// picking the same node write different lines.
 #pragma once
 
+#include "salama/balancing/detail/thread_slot.hpp"
 #include "salama/core/clock.hpp"
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -17,14 +22,28 @@
 
 namespace salama::balancing::detail {
 
-/// The live counters of one node that pickers and scorers read on every request, packed
-/// into 16 bytes (four to a cache line): 2^31 requests in flight on one node and seven
-/// significant digits of latency are more than enough.
-struct alignas(16) node_counters {
-    std::atomic<std::int32_t> pending{0};  ///< requests picked and not yet ended
-    std::atomic<float> ewma{std::numeric_limits<float>::quiet_NaN()};  ///< peak EWMA seconds, NaN before any outcome
-    std::atomic<std::int64_t> stamp{0};  ///< when `ewma` was last set: time_point ticks since the clock's epoch
+/// The live counters of one node that pickers and scorers read on every request.
+/// `pending` points at the node's in-flight count of thread slot 0; slot s's count is
+/// `stride` counters further on. The peak EWMA is one value per node, written only when
+/// an outcome changes it.
+struct alignas(32) node_counters {
+    /// The smallest move of the EWMA's stamp (see record_latency).
+    static constexpr std::chrono::milliseconds stamp_step{1};
 
+    std::atomic<float> ewma{std::numeric_limits<float>::quiet_NaN()};  ///< peak EWMA seconds, NaN before any outcome
+    std::uint32_t stride = 1;  ///< distance between two slots' in-flight counts
+    std::atomic<std::int64_t> stamp{0};  ///< when `ewma` was last set: time_point ticks since the clock's epoch
+    std::atomic<std::int32_t>* pending = nullptr;  ///< in-flight count of slot 0
+
+    /// The in-flight count of thread slot `slot`.
+    std::atomic<std::int32_t>& pending_of(std::size_t slot) const noexcept { return pending[slot * stride]; }
+    /// Requests in flight on the node: the sum over every slot in use.
+    std::int64_t pending_total(std::memory_order o = std::memory_order_relaxed) const noexcept {
+        std::int64_t n = 0;
+        const std::size_t k = stripes_in_use();
+        for (std::size_t i = 0; i < k; ++i) n += pending_of(i).load(o);
+        return n;
+    }
     /// The peak EWMA in seconds as of the last outcome, if any.
     std::optional<double> ewma_seconds() const noexcept {
         const float v = ewma.load(std::memory_order_relaxed);
@@ -33,24 +52,74 @@ struct alignas(16) node_counters {
     }
     /// When the peak EWMA was last set.
     time_point ewma_stamp() const noexcept { return time_point(duration(stamp.load(std::memory_order_relaxed))); }
+
+    /// Blends outcome latency `rtt_s` (seconds) reported at `now` into the peak EWMA
+    /// (Finagle/Linkerd: a latency above the estimate replaces it; else it decays in with
+    /// w = exp(-dt / tau)). Lock-free: a compare-exchange on the estimate; an outcome that
+    /// leaves it as it was writes nothing, so a steady node's line is only read. The stamp
+    /// only moves forward (outcomes may be reported out of order), in steps of at least
+    /// `stamp_step`: against a tau of seconds that changes no estimate measurably, and
+    /// threads reporting on one node write its line at most once a millisecond.
+    void record_latency(double rtt_s, time_point now, duration tau) noexcept {
+        const time_point last = ewma_stamp();
+        float cur = ewma.load(std::memory_order_relaxed);
+        for (;;) {
+            double next;
+            if (std::isnan(cur) || rtt_s > cur) {
+                next = rtt_s;
+            } else {
+                const double dt = std::max(0.0, to_seconds(now - last));
+                const double w = std::exp(-dt / std::max(1e-9, to_seconds(tau)));
+                next = rtt_s * (1.0 - w) + static_cast<double>(cur) * w;
+            }
+            const auto f = static_cast<float>(next);
+            if (f == cur) break;
+            if (ewma.compare_exchange_weak(cur, f, std::memory_order_relaxed)) break;
+        }
+        const std::int64_t t = now.time_since_epoch().count();
+        std::int64_t s = stamp.load(std::memory_order_relaxed);
+        const std::int64_t step = std::chrono::duration_cast<duration>(stamp_step).count();
+        while (t - s >= step && !stamp.compare_exchange_weak(s, t, std::memory_order_relaxed)) {
+        }
+    }
+
+    /// Resets to a fresh node (no requests in flight, no EWMA).
+    void reset() noexcept {
+        ewma.store(std::numeric_limits<float>::quiet_NaN(), std::memory_order_relaxed);
+        stamp.store(0, std::memory_order_relaxed);
+        for (std::size_t i = 0; i < thread_slots; ++i) pending_of(i).store(0, std::memory_order_relaxed);
+    }
 };
-static_assert(sizeof(node_counters) == 16);
+static_assert(sizeof(node_counters) == 32);
 static_assert(std::atomic<float>::is_always_lock_free && std::atomic<std::int32_t>::is_always_lock_free &&
               std::atomic<std::int64_t>::is_always_lock_free);
+
+/// Counters of a node made on its own (tests, tools): slots side by side.
+struct own_counters {
+    own_counters() noexcept {
+        c.pending = slots.data();
+        c.stride = 1;
+    }
+    own_counters(const own_counters&) = delete;
+    own_counters& operator=(const own_counters&) = delete;
+    std::array<std::atomic<std::int32_t>, thread_slots> slots{};
+    node_counters c{};
+};
 
 /// Hands out node_counters from chunks that never move, reusing released ones first so
 /// the live counters stay packed. Thread-safe; acquiring and releasing are rare (a node
 /// joining or being destroyed), so one mutex is enough.
 class counter_store {
 public:
-    /// Counters per chunk: 16 KiB each.
+    /// Counters per chunk: 32 KiB of counters and 4 KiB of in-flight counts per slot.
     static constexpr std::size_t chunk_size = 1024;
 
     counter_store() = default;
     counter_store(const counter_store&) = delete;
     counter_store& operator=(const counter_store&) = delete;
 
-    /// Fresh counters (pending 0, no EWMA). Throws std::bad_alloc when memory runs out.
+    /// Fresh counters (nothing in flight, no EWMA). Throws std::bad_alloc when memory
+    /// runs out, and then changes nothing.
     node_counters* acquire() {
         std::lock_guard lk(mu_);
         node_counters* c;
@@ -62,14 +131,17 @@ public:
                 // Room for every counter to come back, so that release never allocates.
                 free_.reserve((chunks_.size() + 1) * chunk_size);
                 chunks_.reserve(chunks_.size() + 1);
-                chunks_.push_back(std::make_unique<node_counters[]>(chunk_size));
+                auto ch = std::make_unique<chunk>();
+                for (std::size_t i = 0; i < chunk_size; ++i) {
+                    ch->hot[i].pending = &ch->pending[0][i];
+                    ch->hot[i].stride = chunk_size;
+                }
+                chunks_.push_back(std::move(ch));
                 used_in_last_ = 0;
             }
-            c = &chunks_.back()[used_in_last_++];
+            c = &chunks_.back()->hot[used_in_last_++];
         }
-        c->pending.store(0, std::memory_order_relaxed);
-        c->ewma.store(std::numeric_limits<float>::quiet_NaN(), std::memory_order_relaxed);
-        c->stamp.store(0, std::memory_order_relaxed);
+        c->reset();
         ++live_;
         return c;
     }
@@ -88,8 +160,14 @@ public:
     }
 
 private:
+    struct chunk {
+        node_counters hot[chunk_size];
+        // Slot-major: one slot's counts of 16 neighbouring nodes share a line, and no
+        // line holds two slots' counts.
+        alignas(64) std::atomic<std::int32_t> pending[thread_slots][chunk_size];
+    };
     mutable std::mutex mu_;
-    std::vector<std::unique_ptr<node_counters[]>> chunks_;
+    std::vector<std::unique_ptr<chunk>> chunks_;
     std::vector<node_counters*> free_;
     std::size_t used_in_last_ = 0;
     std::size_t live_ = 0;
