@@ -24,16 +24,25 @@ namespace salama::balancing::detail {
 
 /// The live counters of one node that pickers and scorers read on every request.
 /// `pending` points at the node's in-flight count of thread slot 0; slot s's count is
-/// `stride` counters further on. The peak EWMA is one value per node, written only when
-/// an outcome changes it.
+/// `stride` counters further on, and so is its cached view of the other slots' counts.
+/// The peak EWMA is one value per node, written only when an outcome changes it.
 struct alignas(32) node_counters {
     /// The smallest move of the EWMA's stamp (see record_latency).
     static constexpr std::chrono::milliseconds stamp_step{1};
+    /// How many of a thread's reads a cached view of other threads' counts serves.
+    static constexpr std::uint32_t view_reads = 64;
+    /// Counts of neighbouring nodes refreshed together (one line of one slot's counts).
+    static constexpr std::uint16_t view_block = 16;
+    /// A view never filled.
+    static constexpr std::uint64_t no_view = ~std::uint64_t{0};
 
     std::atomic<float> ewma{std::numeric_limits<float>::quiet_NaN()};  ///< peak EWMA seconds, NaN before any outcome
-    std::uint32_t stride = 1;  ///< distance between two slots' in-flight counts
+    std::uint16_t stride = 1;  ///< distance between two slots' counts
+    std::uint16_t index = 0;   ///< position in its chunk (neighbours share lines)
     std::atomic<std::int64_t> stamp{0};  ///< when `ewma` was last set: time_point ticks since the clock's epoch
     std::atomic<std::int32_t>* pending = nullptr;  ///< in-flight count of slot 0
+    /// Slot 0's view of the other slots' in-flight counts: (read tick << 32) | count.
+    std::atomic<std::uint64_t>* view = nullptr;
 
     /// The in-flight count of thread slot `slot`.
     std::atomic<std::int32_t>& pending_of(std::size_t slot) const noexcept { return pending[slot * stride]; }
@@ -43,6 +52,21 @@ struct alignas(32) node_counters {
         const std::size_t k = stripes_in_use();
         for (std::size_t i = 0; i < k; ++i) n += pending_of(i).load(o);
         return n;
+    }
+    /// Requests in flight as slot `slot` sees them: its own count exactly, the others'
+    /// from its view, refreshed when `view_reads` of the thread's reads went by since.
+    /// Refreshing reads the other slots' line holding this node's count and refills the
+    /// views of every node on that line, so on a small pool a thread reads another
+    /// thread's lines about once every `view_reads` reads instead of on every pick.
+    std::int64_t pending_seen(std::size_t slot) const noexcept {
+        const std::uint32_t tick = next_read_tick();
+        const std::uint64_t v = view[slot * stride].load(std::memory_order_relaxed);
+        std::int64_t others;
+        if (v == no_view || tick - static_cast<std::uint32_t>(v >> 32) > view_reads)
+            others = refresh_view(slot, tick);
+        else
+            others = static_cast<std::int32_t>(v & 0xffffffffU);
+        return others + pending_of(slot).load(std::memory_order_relaxed);
     }
     /// The peak EWMA in seconds as of the last outcome, if any.
     std::optional<double> ewma_seconds() const noexcept {
@@ -87,8 +111,32 @@ struct alignas(32) node_counters {
     void reset() noexcept {
         ewma.store(std::numeric_limits<float>::quiet_NaN(), std::memory_order_relaxed);
         stamp.store(0, std::memory_order_relaxed);
-        for (std::size_t i = 0; i < thread_slots; ++i) pending_of(i).store(0, std::memory_order_relaxed);
+        for (std::size_t i = 0; i < thread_slots; ++i) {
+            pending_of(i).store(0, std::memory_order_relaxed);
+            view[i * stride].store(no_view, std::memory_order_relaxed);
+        }
     }
+
+private:
+    // Refills slot `slot`'s views of this node and its line neighbours; returns this
+    // node's count of the other slots.
+    std::int64_t refresh_view(std::size_t slot, std::uint32_t tick) const noexcept {
+        const std::ptrdiff_t lo = stride >= view_block ? -static_cast<std::ptrdiff_t>(index % view_block) : 0;
+        const std::ptrdiff_t hi = stride >= view_block ? lo + view_block : 1;
+        const std::size_t k = stripes_in_use();
+        std::int64_t mine = 0;
+        for (std::ptrdiff_t d = lo; d < hi; ++d) {
+            std::int64_t n = 0;
+            for (std::size_t t = 0; t < k; ++t)
+                if (t != slot) n += pending[static_cast<std::ptrdiff_t>(t * stride) + d].load(std::memory_order_relaxed);
+            const std::uint64_t packed = (static_cast<std::uint64_t>(tick) << 32) | static_cast<std::uint32_t>(n);
+            view[static_cast<std::ptrdiff_t>(slot * stride) + d].store(packed, std::memory_order_relaxed);
+            if (d == 0) mine = n;
+        }
+        return mine;
+    }
+
+public:
 };
 static_assert(sizeof(node_counters) == 32);
 static_assert(std::atomic<float>::is_always_lock_free && std::atomic<std::int32_t>::is_always_lock_free &&
@@ -98,11 +146,14 @@ static_assert(std::atomic<float>::is_always_lock_free && std::atomic<std::int32_
 struct own_counters {
     own_counters() noexcept {
         c.pending = slots.data();
+        c.view = views.data();
         c.stride = 1;
+        c.reset();
     }
     own_counters(const own_counters&) = delete;
     own_counters& operator=(const own_counters&) = delete;
     std::array<std::atomic<std::int32_t>, thread_slots> slots{};
+    std::array<std::atomic<std::uint64_t>, thread_slots> views{};
     node_counters c{};
 };
 
@@ -111,7 +162,8 @@ struct own_counters {
 /// joining or being destroyed), so one mutex is enough.
 class counter_store {
 public:
-    /// Counters per chunk: 32 KiB of counters and 4 KiB of in-flight counts per slot.
+    /// Counters per chunk: 32 KiB of counters, and per thread slot 4 KiB of in-flight
+    /// counts and 8 KiB of views.
     static constexpr std::size_t chunk_size = 1024;
 
     counter_store() = default;
@@ -134,7 +186,9 @@ public:
                 auto ch = std::make_unique<chunk>();
                 for (std::size_t i = 0; i < chunk_size; ++i) {
                     ch->hot[i].pending = &ch->pending[0][i];
-                    ch->hot[i].stride = chunk_size;
+                    ch->hot[i].view = &ch->view[0][i];
+                    ch->hot[i].stride = static_cast<std::uint16_t>(chunk_size);
+                    ch->hot[i].index = static_cast<std::uint16_t>(i);
                 }
                 chunks_.push_back(std::move(ch));
                 used_in_last_ = 0;
@@ -165,6 +219,9 @@ private:
         // Slot-major: one slot's counts of 16 neighbouring nodes share a line, and no
         // line holds two slots' counts.
         alignas(64) std::atomic<std::int32_t> pending[thread_slots][chunk_size];
+        // Each slot's views of the others' counts, slot-major too: only their slot's
+        // thread writes them.
+        alignas(64) std::atomic<std::uint64_t> view[thread_slots][chunk_size];
     };
     mutable std::mutex mu_;
     std::vector<std::unique_ptr<chunk>> chunks_;

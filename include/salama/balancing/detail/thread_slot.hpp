@@ -64,6 +64,13 @@ inline std::size_t thread_slot() noexcept {
     return h.slot;
 }
 
+/// A per-thread count of reads of other threads' counters: the clock by which cached
+/// views of them age (see node_counters::pending_seen).
+inline std::uint32_t next_read_tick() noexcept {
+    thread_local std::uint32_t tick = 0;
+    return ++tick;
+}
+
 /// How many stripes a reader must sum: one past the highest slot any thread has held.
 inline std::size_t stripes_in_use() noexcept { return thread_slot_pool::instance().high(); }
 
