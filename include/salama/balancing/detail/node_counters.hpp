@@ -27,8 +27,8 @@ namespace salama::balancing::detail {
 /// `stride` counters further on, and so is its cached view of the other slots' counts.
 /// The peak EWMA is one value per node, written only when an outcome changes it.
 struct alignas(32) node_counters {
-    /// The smallest move of the EWMA's stamp (see record_latency).
-    static constexpr std::chrono::milliseconds stamp_step{1};
+    /// The largest smallest move of the EWMA's stamp (see record_latency).
+    static constexpr std::chrono::milliseconds stamp_step{10};
     /// How many of a thread's reads a cached view of other threads' counts serves.
     static constexpr std::uint32_t view_reads = 64;
     /// Counts of neighbouring nodes refreshed together (one line of one slot's counts).
@@ -82,8 +82,8 @@ struct alignas(32) node_counters {
     /// w = exp(-dt / tau)). Lock-free: a compare-exchange on the estimate; an outcome that
     /// leaves it as it was writes nothing, so a steady node's line is only read. The stamp
     /// only moves forward (outcomes may be reported out of order), in steps of at least
-    /// `stamp_step`: against a tau of seconds that changes no estimate measurably, and
-    /// threads reporting on one node write its line at most once a millisecond.
+    /// tau / 1000 (at most `stamp_step`): that changes no estimate by more than 0.1 %, and
+    /// threads reporting steady latencies on one node write its line at most once a step.
     void record_latency(double rtt_s, time_point now, duration tau) noexcept {
         const time_point last = ewma_stamp();
         float cur = ewma.load(std::memory_order_relaxed);
@@ -102,7 +102,8 @@ struct alignas(32) node_counters {
         }
         const std::int64_t t = now.time_since_epoch().count();
         std::int64_t s = stamp.load(std::memory_order_relaxed);
-        const std::int64_t step = std::chrono::duration_cast<duration>(stamp_step).count();
+        const std::int64_t step = std::min<std::int64_t>(
+            std::chrono::duration_cast<duration>(stamp_step).count(), tau.count() / 1000);
         while (t - s >= step && !stamp.compare_exchange_weak(s, t, std::memory_order_relaxed)) {
         }
     }
