@@ -330,7 +330,7 @@ TEST_CASE("outcomes feed pending counts, peak EWMA and observers", "[balancing]"
     lb.route_request("t", "x", t0)->report({}, t0);
     CHECK(seen.size() == 3);
 
-    // Picks and outcomes are counted per thread and folded into the registry every 64
+    // Picks and outcomes are counted per thread and folded into the registry every 256
     // picks of a thread and at every refresh.
     CHECK(lb.pool("t").picks == 7);
     (void)lb.refresh(t0);

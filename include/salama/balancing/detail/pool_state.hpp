@@ -20,13 +20,14 @@
 
 namespace salama::balancing::detail {
 
-/// A registry counter fed from per-thread counts: each stripe adds to its own count and,
-/// every `fold_every` of them, folds the total into the registry, so that a pick does not
-/// read-modify-write the registry's one atomic<double>. The registry lags by fewer than
-/// `fold_every` per thread slot in use until the next fold (every publish and refresh fold).
+/// A registry counter fed from per-thread counts: each slot adds to its own count and,
+/// every `fold_every` of them, adds what it has not folded yet to the registry, so that a
+/// pick does not read-modify-write the registry's one atomic<double> (nor read the other
+/// slots). The registry lags by fewer than `fold_every` per slot in use until the next
+/// fold() (every publish and refresh folds every slot).
 class folded_counter {
 public:
-    static constexpr std::uint64_t fold_every = 64;
+    static constexpr std::uint64_t fold_every = 256;
 
     folded_counter() = default;
     folded_counter(const folded_counter&) = delete;
@@ -37,34 +38,43 @@ public:
 
     /// Adds one on slot `slot`.
     void inc(std::size_t slot) noexcept {
-        const std::uint64_t before = s_[slot].value.fetch_add(1, std::memory_order_relaxed);
-        if ((before + 1) % fold_every == 0) fold();
+        const std::uint64_t before = s_[slot].count.fetch_add(1, std::memory_order_relaxed);
+        if ((before + 1) % fold_every == 0) fold_slot(s_[slot]);
     }
 
     /// The exact total.
     std::uint64_t total() const noexcept {
         std::uint64_t n = 0;
-        for (const auto& s : s_) n += s.value.load(std::memory_order_relaxed);
+        for (const auto& s : s_) n += s.count.load(std::memory_order_relaxed);
         return n;
     }
 
-    /// Brings the registry up to total(). Each increment reaches it exactly once: the
-    /// folded mark only rises, and whoever raises it adds the difference.
+    /// Brings the registry up to total().
     void fold() noexcept {
+        for (auto& s : s_) fold_slot(s);
+    }
+
+private:
+    struct alignas(64) slot {
+        std::atomic<std::uint64_t> count{0};
+        std::atomic<std::uint64_t> folded{0};
+    };
+
+    // Each increment reaches the registry exactly once: a slot's folded mark only rises,
+    // and whoever raises it adds the difference.
+    void fold_slot(slot& s) noexcept {
         if (!target_) return;
-        const std::uint64_t now = total();
-        std::uint64_t seen = folded_.load(std::memory_order_relaxed);
+        const std::uint64_t now = s.count.load(std::memory_order_relaxed);
+        std::uint64_t seen = s.folded.load(std::memory_order_relaxed);
         while (now > seen) {
-            if (folded_.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+            if (s.folded.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
                 (void)target_->inc(static_cast<double>(now - seen));
                 return;
             }
         }
     }
 
-private:
-    std::array<padded<std::atomic<std::uint64_t>>, thread_slots> s_{};
-    alignas(64) std::atomic<std::uint64_t> folded_{0};
+    std::array<slot, thread_slots> s_{};
     salama::counter* target_ = nullptr;
 };
 
