@@ -51,10 +51,6 @@ public:
     using picker_type = Picker;
     using table_type = typename Picker::table;
     using snapshot_type = routing_snapshot<table_type>;
-    /// From this many candidates on, a pick counts its request on the node in the row all
-    /// threads share (two threads rarely pick nodes on one line of it); below, in the
-    /// thread's own row (see detail::node_counters).
-    static constexpr std::size_t shared_count_from = 1024;
 
     /// Validates `opts` and `tel` (throws config_error naming the field). Series carry
     /// the label `name` = `tel.name`; without a registry the balancer counts into a
@@ -199,8 +195,7 @@ public:
         else
             i = picker_.pick(*pool->table, cands, r);
         const node_entry& c = pool->candidates[i];
-        const std::size_t row = cands.size() >= shared_count_from ? detail::node_counters::shared_row : slot;
-        return pick_handle(*c.state, c.counters(), *pool->state, slot, row);
+        return pick_handle(*c.state, c.counters(), *pool->state, slot);
     }
 
     /// The seed's entry point: routes a request of `request_type` carrying `payload` at

@@ -27,7 +27,7 @@ public:
     pick_handle& operator=(const pick_handle&) = delete;
     pick_handle(pick_handle&& o) noexcept
         : node_(std::exchange(o.node_, nullptr)), counters_(std::exchange(o.counters_, nullptr)),
-          pool_(std::exchange(o.pool_, nullptr)), slot_(o.slot_), row_(o.row_) {}
+          pool_(std::exchange(o.pool_, nullptr)), slot_(o.slot_) {}
     pick_handle& operator=(pick_handle&& o) noexcept {
         if (this != &o) {
             abandon();
@@ -35,7 +35,6 @@ public:
             counters_ = std::exchange(o.counters_, nullptr);
             pool_ = std::exchange(o.pool_, nullptr);
             slot_ = o.slot_;
-            row_ = o.row_;
         }
         return *this;
     }
@@ -76,14 +75,13 @@ public:
     }
 
     /// Used by the balancer, inside the read of the snapshot that holds `node`: starts the
-    /// request on `node` (whose hot counters are `counters`) in `pool`, counted in the
-    /// pool on thread slot `slot` and on the node in row `row` (the slot, or the shared
-    /// row). The balancer keeps the node, its counters and the pool alive until the handle
-    /// ends (see detail::balancer_shared).
-    pick_handle(node_state& node, detail::node_counters& counters, detail::pool_state& pool, std::size_t slot,
-                std::size_t row) noexcept
-        : node_(&node), counters_(&counters), pool_(&pool), slot_(slot), row_(row) {
-        counters_->pending_of(row_).fetch_add(1, std::memory_order_relaxed);
+    /// request on `node` (whose hot counters are `counters`) in `pool`, counted on thread
+    /// slot `slot`. The balancer keeps the node, its counters and the pool alive until the
+    /// handle ends (see detail::balancer_shared).
+    pick_handle(node_state& node, detail::node_counters& counters, detail::pool_state& pool,
+                std::size_t slot) noexcept
+        : node_(&node), counters_(&counters), pool_(&pool), slot_(slot) {
+        counters_->pending_of(slot_).fetch_add(1, std::memory_order_relaxed);
         pool_->in_flight[slot_].value.fetch_add(1, std::memory_order_relaxed);
         pool_->picks.inc(slot_);
     }
@@ -107,7 +105,7 @@ private:
         // counters_, node_ and pool_ are set and cleared together; testing each keeps
         // GCC's -Wstringop-overflow quiet about moved-from handles.
         if (c == nullptr || p == nullptr) return;
-        c->pending_of(row_).fetch_sub(1, std::memory_order_release);
+        c->pending_of(slot_).fetch_sub(1, std::memory_order_release);
         detail::balancer_shared* shared = p->shared;
         const std::int64_t before = p->in_flight[slot_].value.fetch_sub(1, std::memory_order_acq_rel);
         if (before & detail::pool_state::closed_bit) detail::balancer_shared::orphan_ended(shared);
@@ -118,7 +116,6 @@ private:
     detail::node_counters* counters_ = nullptr;
     detail::pool_state* pool_ = nullptr;
     std::size_t slot_ = 0;
-    std::size_t row_ = 0;
 };
 
 }  // namespace salama::balancing

@@ -35,13 +35,6 @@ struct alignas(32) node_counters {
     static constexpr std::uint16_t view_block = 16;
     /// A view never filled.
     static constexpr std::uint64_t no_view = ~std::uint64_t{0};
-    /// The row of in-flight counts that every thread writes, used by picks from large
-    /// pools: there two threads rarely pick nodes on one line, and a reader then finds the
-    /// count where it is (the per-slot rows stay zero and clean). Small pools use per-slot
-    /// rows, where threads picking the same few nodes would otherwise share lines.
-    static constexpr std::size_t shared_row = thread_slots;
-    /// Rows of in-flight counts: one per thread slot, and the shared one.
-    static constexpr std::size_t rows = thread_slots + 1;
 
     std::atomic<float> ewma{std::numeric_limits<float>::quiet_NaN()};  ///< peak EWMA seconds, NaN before any outcome
     std::uint16_t stride = 1;  ///< distance between two slots' counts
@@ -51,18 +44,17 @@ struct alignas(32) node_counters {
     /// Slot 0's view of the other slots' in-flight counts: (read tick << 32) | count.
     std::atomic<std::uint64_t>* view = nullptr;
 
-    /// The in-flight count of row `row` (a thread slot, or shared_row).
-    std::atomic<std::int32_t>& pending_of(std::size_t row) const noexcept { return pending[row * stride]; }
-    /// Requests in flight on the node: the sum over the shared row and every slot in use.
+    /// The in-flight count of thread slot `slot`.
+    std::atomic<std::int32_t>& pending_of(std::size_t slot) const noexcept { return pending[slot * stride]; }
+    /// Requests in flight on the node: the sum over every slot in use.
     std::int64_t pending_total(std::memory_order o = std::memory_order_relaxed) const noexcept {
-        std::int64_t n = pending_of(shared_row).load(o);
+        std::int64_t n = 0;
         const std::size_t k = stripes_in_use();
         for (std::size_t i = 0; i < k; ++i) n += pending_of(i).load(o);
         return n;
     }
-    /// Requests in flight as slot `slot` sees them: the shared row's and its own count
-    /// exactly, the other slots' from its view, refreshed when `view_reads` of the thread's
-    /// reads went by since.
+    /// Requests in flight as slot `slot` sees them: its own count exactly, the others'
+    /// from its view, refreshed when `view_reads` of the thread's reads went by since.
     /// Refreshing reads the other slots' line holding this node's count and refills the
     /// views of every node on that line, so on a small pool a thread reads another
     /// thread's lines about once every `view_reads` reads instead of on every pick.
@@ -74,8 +66,7 @@ struct alignas(32) node_counters {
             others = refresh_view(slot, tick);
         else
             others = static_cast<std::int32_t>(v & 0xffffffffU);
-        return others + pending_of(slot).load(std::memory_order_relaxed) +
-               pending_of(shared_row).load(std::memory_order_relaxed);
+        return others + pending_of(slot).load(std::memory_order_relaxed);
     }
     /// The peak EWMA in seconds as of the last outcome, if any.
     std::optional<double> ewma_seconds() const noexcept {
@@ -121,8 +112,10 @@ struct alignas(32) node_counters {
     void reset() noexcept {
         ewma.store(std::numeric_limits<float>::quiet_NaN(), std::memory_order_relaxed);
         stamp.store(0, std::memory_order_relaxed);
-        for (std::size_t i = 0; i < rows; ++i) pending_of(i).store(0, std::memory_order_relaxed);
-        for (std::size_t i = 0; i < thread_slots; ++i) view[i * stride].store(no_view, std::memory_order_relaxed);
+        for (std::size_t i = 0; i < thread_slots; ++i) {
+            pending_of(i).store(0, std::memory_order_relaxed);
+            view[i * stride].store(no_view, std::memory_order_relaxed);
+        }
     }
 
 private:
@@ -160,7 +153,7 @@ struct own_counters {
     }
     own_counters(const own_counters&) = delete;
     own_counters& operator=(const own_counters&) = delete;
-    std::array<std::atomic<std::int32_t>, node_counters::rows> slots{};
+    std::array<std::atomic<std::int32_t>, thread_slots> slots{};
     std::array<std::atomic<std::uint64_t>, thread_slots> views{};
     node_counters c{};
 };
@@ -226,7 +219,7 @@ private:
         node_counters hot[chunk_size];
         // Slot-major: one slot's counts of 16 neighbouring nodes share a line, and no
         // line holds two slots' counts.
-        alignas(64) std::atomic<std::int32_t> pending[node_counters::rows][chunk_size];
+        alignas(64) std::atomic<std::int32_t> pending[thread_slots][chunk_size];
         // Each slot's views of the others' counts, slot-major too: only their slot's
         // thread writes them.
         alignas(64) std::atomic<std::uint64_t> view[thread_slots][chunk_size];
