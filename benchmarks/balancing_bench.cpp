@@ -2,9 +2,10 @@
 // in-flight accounting) for every picker at 10 / 100 / 1,000 / 10,000 nodes on one and two
 // threads, against the seed's approach (score every node with the metric scorer) in the
 // same run; P2C over peak EWMA once more with estimates set and `now` given, so that each
-// score pays the read-time decay; the picker's decision alone; and Maglev and ring build
-// time and bytes. After the run a table prints each picker's growth from 10 to 10,000
-// nodes and its speed-up over the seed.
+// score pays the read-time decay; the picker's decision alone; Maglev and ring build
+// time and bytes; and "scale": aggregate picks per second through pick + report at 10 and
+// 10,000 nodes on one and two threads. After the run tables print each picker's growth
+// from 10 to 10,000 nodes, its speed-up over the seed, and the two-thread speed-up.
 //
 // Suggested: balancing_bench --benchmark_min_time=0.1 --benchmark_repetitions=5
 //            --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
@@ -108,6 +109,31 @@ void bench_pick_decayed(benchmark::State& state) {
     pick_loop(state, *lb, r);
 }
 
+// Pick + report as a service runs it: every request carries its `now` (a thread's clock
+// advancing 1 us per request) and reports a 1 ms outcome at that time. Counts aggregate
+// picks per second over all threads.
+template <class Picker>
+void bench_scale(benchmark::State& state, Picker proto) {
+    struct scale {};
+    auto lb = shared_balancer<Picker, scale>(static_cast<std::size_t>(state.range(0)), proto);
+    request r = infer_request();
+    std::uint64_t k = static_cast<std::uint64_t>(state.thread_index()) << 40;
+    std::uint64_t tick = 0;
+    for (auto _ : state) {
+        r.hash = balancing::detail::mix64(++k);
+        r.now = t0 + std::chrono::microseconds(++tick);
+        auto h = lb->pick(r);
+        if (h) h->report({.latency = std::chrono::milliseconds(1), .success = true}, r.now);
+        benchmark::DoNotOptimize(h);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+
+void scale_sizes(benchmark::internal::Benchmark* b) {
+    for (int n : {10, 10000}) b->Arg(n);
+    b->Threads(1)->Threads(2)->UseRealTime();
+}
+
 // The picker's decision alone, on the current snapshot: no handle, no in-flight
 // accounting. This isolates the algorithm's cost from the handle's bookkeeping.
 template <class Picker>
@@ -162,11 +188,18 @@ public:
         ConsoleReporter::ReportRuns(runs);
         // With --benchmark_repetitions the median wins over single runs.
         for (const auto& r : runs) {
-            if (r.run_type == Run::RT_Iteration && r.iterations > 0 && !medians_.count(r.run_name.str()))
+            auto rate = [&] {
+                auto it = r.counters.find("items_per_second");
+                return it == r.counters.end() ? 0.0 : static_cast<double>(it->second);
+            };
+            if (r.run_type == Run::RT_Iteration && r.iterations > 0 && !medians_.count(r.run_name.str())) {
                 ns_[r.run_name.str()] = r.GetAdjustedRealTime();
+                rate_[r.run_name.str()] = rate();
+            }
             if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
                 medians_.insert(r.run_name.str());
                 ns_[r.run_name.str()] = r.GetAdjustedRealTime();
+                rate_[r.run_name.str()] = rate();
             }
         }
     }
@@ -192,8 +225,27 @@ public:
         }
     }
 
+    // Aggregate picks per second (pick + report) at one and two threads, and the ratio.
+    void print_scaling() const {
+        const std::vector<std::string> pickers{"round_robin", "weighted_round_robin", "maglev", "p2c_peak_ewma",
+                                               "random", "p2c_least_request", "bounded_maglev"};
+        fmt::print("\nscale: aggregate picks per second through pick + report (millions); 2 threads / 1 thread\n\n"
+                   "| picker | nodes | 1 thread | 2 threads | speed-up |\n|---|---:|---:|---:|---:|\n");
+        for (const auto& p : pickers)
+            for (int n : {10, 10000}) {
+                auto get = [&](int threads) {
+                    auto it = rate_.find(fmt::format("scale/{}/{}/real_time/threads:{}", p, n, threads));
+                    return it == rate_.end() ? 0.0 : it->second / 1e6;
+                };
+                const double one = get(1), two = get(2);
+                if (one == 0 && two == 0) continue;
+                fmt::print("| {} | {} | {:.1f} | {:.1f} | {:.2f}x |\n", p, n, one, two, one > 0 ? two / one : 0.0);
+            }
+    }
+
 private:
     std::map<std::string, double> ns_;
+    std::map<std::string, double> rate_;
     std::set<std::string> medians_;
 };
 
@@ -203,7 +255,17 @@ private:
     benchmark::RegisterBenchmark("pick/" name, bench_pick<__VA_ARGS__>, __VA_ARGS__())->Apply(sizes); \
     benchmark::RegisterBenchmark("decide/" name, bench_decide<__VA_ARGS__>, __VA_ARGS__())->Apply(sizes)
 
+#define SALAMA_SCALE_BENCH(name, ...) \
+    benchmark::RegisterBenchmark("scale/" name, bench_scale<__VA_ARGS__>, __VA_ARGS__())->Apply(scale_sizes)
+
 int main(int argc, char** argv) {
+    SALAMA_SCALE_BENCH("round_robin", round_robin_picker);
+    SALAMA_SCALE_BENCH("weighted_round_robin", weighted_round_robin_picker<>);
+    SALAMA_SCALE_BENCH("maglev", maglev_picker);
+    SALAMA_SCALE_BENCH("p2c_peak_ewma", power_of_choices_picker<peak_ewma_scorer>);
+    SALAMA_SCALE_BENCH("random", random_picker);
+    SALAMA_SCALE_BENCH("p2c_least_request", power_of_choices_picker<least_request_scorer>);
+    SALAMA_SCALE_BENCH("bounded_maglev", bounded_load_picker<maglev_picker>);
     SALAMA_PICKER_BENCH("seed_score_all", highest_score_picker<metric_scorer>);
     SALAMA_PICKER_BENCH("round_robin", round_robin_picker);
     SALAMA_PICKER_BENCH("weighted_round_robin", weighted_round_robin_picker<>);
@@ -227,6 +289,7 @@ int main(int argc, char** argv) {
     benchmark::RunSpecifiedBenchmarks(&reporter);
     reporter.print_ratios("pick");
     reporter.print_ratios("decide");
+    reporter.print_scaling();
     benchmark::Shutdown();
     return 0;
 }

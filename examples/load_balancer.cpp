@@ -142,7 +142,7 @@ int main() {
 
     using picker = lb::power_of_choices_picker<lb::peak_ewma_scorer>;
     lb::load_balancer<picker> balancer(picker(lb::peak_ewma_scorer{}, 42), {},
-                                       {.metrics = &registry, .log = log, .name = "example"});
+                                       {.registry = &registry, .log = log, .name = "example"});
     const auto t0 = salama::steady_clock{}.now();
     for (const auto& w : workers)
         if (auto r = balancer.add_node({.id = w->id(), .request_types = {"api"}, .address = w->address()}, t0);

@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     using picker = lb::power_of_choices_picker<lb::peak_ewma_scorer>;
     lb::load_balancer<picker> balancer(picker(lb::peak_ewma_scorer(), 7),
                                        {.slow_start = {.window = 30s}},
-                                       {.metrics = &registry, .log = log, .name = "items"});
+                                       {.registry = &registry, .log = log, .name = "items"});
     std::map<std::string, worker> workers;
     std::vector<std::string> joined;  // ids in the order they joined: scale-in removes the newest
     int next_worker = 1;

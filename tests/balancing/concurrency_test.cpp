@@ -96,12 +96,49 @@ TEST_CASE("picks and reports allocate nothing in steady state", "[balancing]") {
     }
     SECTION("with telemetry and an observer") {
         metrics_registry reg;
-        load_balancer<random_picker> lb(random_picker(), balancer_options{}, balancer_telemetry{.metrics = &reg});
+        load_balancer<random_picker> lb(random_picker(), balancer_options{}, telemetry{.registry = &reg});
         long seen = 0;
         auto sub = lb.subscribe([&](const outcome_event&) { ++seen; });
         CHECK(allocations_per_1000_picks(lb) == 0);
         CHECK(seen == 500);
     }
+}
+
+TEST_CASE("refused picks allocate nothing", "[balancing]") {
+    // Request types longer than the small-string buffer: copying one into the error, or
+    // building a metric label from it, would allocate.
+    const std::string served = "a-request-type-longer-than-sso";
+    const std::string unknown = "another-request-type-no-node-serves";
+    const std::string emptied = "a-request-type-whose-members-all-left";
+    const time_point t0{std::chrono::hours(24)};
+    metrics_registry reg;
+    load_balancer<round_robin_picker> lb(round_robin_picker(), balancer_options{}, telemetry{.registry = &reg});
+    node_spec s;
+    s.id = "n";
+    s.request_types = {served};
+    s.healthy = false;
+    REQUIRE(lb.add_node(s, t0));
+    s.id = "m";
+    s.request_types = {emptied};
+    s.healthy = true;
+    REQUIRE(lb.add_node(s, t0));
+    REQUIRE(lb.remove_node("m", t0));
+    // Now: `served` has one unhealthy member, `emptied` none, `unknown` never existed.
+    std::size_t refused = 0;
+    counting = true;
+    allocations = 0;
+    for (int i = 0; i < 300; ++i) {
+        const std::string& type = i % 3 == 0 ? served : i % 3 == 1 ? unknown : emptied;
+        auto h = lb.route_request(type, "x", t0);
+        refused += h ? 0 : 1;
+    }
+    counting = false;
+    CHECK(refused == 300);
+    CHECK(allocations == 0);
+    const std::string text = reg.render();
+    CHECK(text.find("request_type=\"" + served + "\",reason=\"no_healthy_nodes\"} 100") != std::string::npos);
+    // A type whose members all left is no longer a pool: it counts with the unknown ones.
+    CHECK(text.find("request_type=\"(unknown)\",reason=\"empty_pool\"} 200") != std::string::npos);
 }
 
 namespace {
@@ -202,7 +239,7 @@ TEST_CASE("concurrent subscribe and report", "[balancing][tsan]") {
     std::atomic<bool> stop{false};
     std::atomic<long> calls{0};
     std::thread reporter([&] {
-        while (!stop.load()) lb.route_request("t", "")->report({}, time_point{});
+        while (!stop.load()) lb.route_request("t", "", time_point{})->report({}, time_point{});
     });
     for (int i = 0; i < 200; ++i) {
         auto sub = lb.subscribe([&](const outcome_event&) { calls.fetch_add(1); });
@@ -211,4 +248,38 @@ TEST_CASE("concurrent subscribe and report", "[balancing][tsan]") {
     stop = true;
     reporter.join();
     CHECK(lb.pool("t").in_flight == 0);
+}
+
+TEST_CASE("scorers see other threads' requests in flight within a bounded number of reads", "[balancing][tsan]") {
+    load_balancer<power_of_choices_picker<least_request_scorer>> lb;
+    for (const char* id : {"a", "b", "c"}) {
+        node_spec s;
+        s.id = id;
+        s.request_types = {"t"};
+        REQUIRE(lb.add_node(s, time_point{}));
+    }
+    lb.with_snapshot([](const auto& snap) {
+        const node_entry& a = snap.find("t")->nodes[0];
+        const node_entry& c = snap.find("t")->nodes[2];
+        // Another thread (another slot) starts a request on `a`.
+        std::thread([&] { a.state->begin(); }).join();
+        CHECK(a.pending() == 1);       // the exact sum
+        CHECK(a.pending_seen() == 1);  // first read: the view is filled
+        std::thread([&] { a.state->begin(); }).join();
+        CHECK(a.pending() == 2);
+        // The view may be up to view_reads reads old, never more.
+        int reads = 0;
+        while (a.pending_seen() != 2 && reads <= static_cast<int>(balancing::detail::node_counters::view_reads)) ++reads;
+        CHECK(a.pending_seen() == 2);
+        // Its own requests a thread sees at once.
+        c.state->begin();
+        CHECK(c.pending_seen() == 1);
+        c.state->abandon();
+        CHECK(c.pending_seen() == 0);
+        std::thread([&] {
+            a.state->abandon();
+            a.state->abandon();
+        }).join();
+        CHECK(a.pending() == 0);
+    });
 }

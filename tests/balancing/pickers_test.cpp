@@ -411,7 +411,7 @@ TEST_CASE("utilization-derived weights follow gRPC's formula, blackout and expir
     REQUIRE(lb.set_metrics("b", {{"qps", 100}, {"utilization", 0.5}}, t0));  // 200
     lb.refresh(t0 + 11s);  // past the blackout; c has no report: mean 400
     std::map<std::string, int> hits;
-    for (int i = 0; i < 1200; ++i) ++hits[lb.route_request("t", "")->node_id()];
+    for (int i = 0; i < 1200; ++i) ++hits[lb.route_request("t", "", t0)->node_id()];
     CHECK(hits["a"] == Approx(600).margin(2));
     CHECK(hits["b"] == Approx(200).margin(2));
     CHECK(hits["c"] == Approx(400).margin(2));
@@ -434,4 +434,14 @@ TEST_CASE("Maglev keeps 16-bit slots up to 65,535 candidates and 32-bit ones bey
     for (std::size_t i = 0; i < t.size(); ++i) seen[t.at(i)] = 1;
     CHECK(std::count(seen.begin(), seen.end(), 1) == 65536);  // every node owns a slot
     CHECK(m.pick_hash(t, big, 12345) == t.at(12345 % 131071));
+}
+
+TEST_CASE("the portable 64 x 64 high product matches the compiler's", "[balancing]") {
+    // The fallback for compilers without a 128-bit type (MSVC uses _umul128).
+    const std::uint64_t values[] = {0, 1, 2, 0xffffffffULL, 0x100000000ULL, 0x9e3779b97f4a7c15ULL,
+                                    0xffffffffffffffffULL, 0x8000000000000000ULL, 12345678901234567ULL};
+    for (std::uint64_t a : values)
+        for (std::uint64_t b : values) CHECK(balancing::detail::mul_high64_portable(a, b) == balancing::detail::mul_high64(a, b));
+    CHECK(balancing::detail::mul_high64_portable(0xffffffffffffffffULL, 0xffffffffffffffffULL) == 0xfffffffffffffffeULL);
+    CHECK(balancing::detail::reduce(0x8000000000000000ULL, 10) == 5);
 }

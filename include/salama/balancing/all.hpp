@@ -1,6 +1,8 @@
-// salama: every public header of the load-balancing area.
+// salama: every public header of the load-balancing area, without Boost.Beast or the
+// health checks (those are in salama/balancing/health/all.hpp).
 #pragma once
 
+#include "salama/balancing/aliases.hpp"
 #include "salama/balancing/bounded_load_picker.hpp"
 #include "salama/balancing/health_controlled.hpp"
 #include "salama/balancing/highest_score_picker.hpp"
@@ -15,11 +17,9 @@
 #include "salama/balancing/rendezvous_picker.hpp"
 #include "salama/balancing/ring_hash_picker.hpp"
 #include "salama/balancing/round_robin_picker.hpp"
+#include "salama/balancing/routing_snapshot.hpp"
 #include "salama/balancing/utilization_weight.hpp"
 #include "salama/balancing/weighted_round_robin_picker.hpp"
-
-// Active health checks and outlier detection.
-#include "salama/balancing/health/all.hpp"
 
 namespace salama::balancing {
 

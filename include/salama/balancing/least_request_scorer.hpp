@@ -29,9 +29,10 @@ public:
         v.throw_if_failed();
     }
 
-    /// `weight / (pending + 1)^bias`, or `-pending` when weights are ignored.
+    /// `weight / (pending + 1)^bias`, or `-pending` when weights are ignored; requests in
+    /// flight as the calling thread sees them (node_entry::pending_seen).
     double score(const node_entry& n, const request&) const noexcept {
-        const auto pending = static_cast<double>(std::max<std::int64_t>(0, n.pending()));
+        const auto pending = static_cast<double>(std::max<std::int64_t>(0, n.pending_seen()));
         if (opts_.ignore_weights) return -pending;
         if (opts_.active_request_bias == 1.0) return n.weight / (pending + 1.0);
         return n.weight / std::pow(pending + 1.0, opts_.active_request_bias);

@@ -13,9 +13,10 @@
 #include "salama/balancing/picker.hpp"
 #include "salama/balancing/registry.hpp"
 #include "salama/balancing/request.hpp"
-#include "salama/balancing/snapshot.hpp"
+#include "salama/balancing/routing_snapshot.hpp"
 #include "salama/core/log.hpp"
 #include "salama/core/metrics_registry.hpp"
+#include "salama/core/telemetry.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -24,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,94 +38,107 @@ namespace salama::balancing {
 /// What a pick returns: the handle of the chosen node, or why there is none.
 using pick_result = boost::system::result<pick_handle, pick_error>;
 
-/// Where the balancer reports what it does. The metrics registry, when given, must
-/// outlive the balancer and every handle it returned.
-struct balancer_telemetry {
-    metrics_registry* metrics = nullptr;  ///< counters and gauges (see docs/balancing.md)
-    logger log{};                         ///< membership, health and panic changes
-    std::string name = "default";         ///< the `balancer` label of every metric
-};
-
 /// Routes requests of a type to one node of that type's pool.
 ///
 /// Writers (membership, weights, metrics, health, ejections) are serialized and each
-/// publishes a new immutable snapshot. `pick` is const, lock-free and allocation-free: it
-/// reads the current snapshot under an RCU guard. Every call that depends on time takes
-/// `now`; call `refresh(now)` periodically while nodes are in slow start or ejected.
+/// publishes a new immutable snapshot. `pick` is const, lock-free and allocation-free, and
+/// writes only lines of its own thread (see docs/balancing.md, "What a pick touches").
+/// Every call that depends on time takes `now`; call `refresh(now)` periodically while
+/// nodes are in slow start or ejected.
 template <picker Picker>
 class load_balancer {
 public:
     using picker_type = Picker;
     using table_type = typename Picker::table;
-    using snapshot_type = snapshot<table_type>;
+    using snapshot_type = routing_snapshot<table_type>;
 
-    /// Validates `opts` (throws config_error naming the field).
-    explicit load_balancer(Picker p = Picker(), balancer_options opts = {}, balancer_telemetry tel = {})
-        : picker_(std::move(p)), opts_(validated(opts)), tel_(std::move(tel)), registry_(opts_),
-          shared_(std::make_shared<detail::balancer_shared>(
-              detail::balancer_shared{opts_.peak_ewma_tau, std::make_shared<outcome_hub>()})),
+    /// Validates `opts` and `tel` (throws config_error naming the field). Series carry
+    /// the label `name` = `tel.name`; without a registry the balancer counts into a
+    /// private one (see telemetry()).
+    explicit load_balancer(Picker p = Picker(), balancer_options opts = {}, telemetry tel = {})
+        : picker_(std::move(p)), opts_(validated(opts)), registry_(opts_),
+          shared_(new detail::balancer_shared(opts_.peak_ewma_tau, std::move(tel))),
           current_(std::make_unique<const snapshot_type>()) {
-        if (tel_.metrics) {
-            auto& m = *tel_.metrics;
-            picks_ = &m.counter("salama_balancer_picks_total", "Requests routed, by pool",
-                                {"balancer", "request_type"});
-            outcomes_ = &m.counter("salama_balancer_outcomes_total", "Outcomes reported, by result",
-                                   {"balancer", "request_type", "result"});
-            errors_ = &m.counter("salama_balancer_pick_errors_total", "Picks refused, by reason",
-                                 {"balancer", "request_type", "reason"});
-            nodes_gauge_ = &m.gauge("salama_balancer_nodes", "Members of each pool, by state",
-                                    {"balancer", "request_type", "state"});
-            panic_gauge_ = &m.gauge("salama_balancer_panic", "1 while a pool routes in panic",
-                                    {"balancer", "request_type"});
-            publishes_ = &m.counter("salama_balancer_snapshots_total", "Snapshots published", {"balancer"})
-                              .with({tel_.name});
-        }
+        const bound_telemetry& t = shared_->tel;
+        picks_.emplace(t.counter("salama_balancer_picks_total", "Requests routed, by pool", {"request_type"}));
+        outcomes_.emplace(t.counter("salama_balancer_outcomes_total", "Outcomes reported, by result",
+                                    {"request_type", "result"}));
+        errors_.emplace(t.counter("salama_balancer_pick_errors_total", "Picks refused, by reason",
+                                  {"request_type", "reason"}));
+        nodes_gauge_.emplace(t.gauge("salama_balancer_nodes", "Members of each pool, by state",
+                                     {"request_type", "state"}));
+        panic_gauge_.emplace(t.gauge("salama_balancer_panic", "1 while a pool routes in panic", {"request_type"}));
+        publishes_ = &t.counter("salama_balancer_snapshots_total", "Snapshots published").with({});
+        // A type no node ever served is counted under one label value: request types come
+        // from callers, and each distinct value would otherwise add a series for good.
+        unknown_type_ = &errors_->with({"(unknown)", "empty_pool"});
+        registry_.on_rejection([this](const field_error& e) {
+            shared_->tel.log().warn("balancer {}: refused: {}", shared_->tel.name(), e.message());
+        });
     }
 
     load_balancer(const load_balancer&) = delete;
     load_balancer& operator=(const load_balancer&) = delete;
 
-    // ---- membership ---------------------------------------------------------------
+    /// Handles still open keep what they refer to; the last of them frees it.
+    ~load_balancer() {
+        for (auto& [type, st] : shared_->pools) st->fold();
+        // The registry and the snapshot go with the members; the shared state (pinned
+        // nodes, pools, telemetry) goes now or with the last open handle.
+        detail::balancer_shared::close(shared_);
+    }
 
-    /// Adds a node (throws config_error for a bad spec; errc::duplicate_id).
+    // ---- membership ---------------------------------------------------------------
+    // Every mutator validates what it is given (it typically comes from service
+    // discovery) and returns the condition without throwing; on failure nothing changed.
+    // The field and the reason go to the telemetry's log.
+
+    /// Adds a node: errc::invalid_argument for a malformed spec (errc::invalid_metric for a
+    /// bad metric), errc::duplicate_id.
     result<void> add_node(node_spec spec, time_point now) {
-        return edit(now, [&](node_registry& r) { return r.add_node(std::move(spec), now); });
+        const std::string id = spec.id;
+        return edit_node(id, now, [&](node_registry& r) { return r.add_node(std::move(spec), now); });
     }
     /// Removes a node (errc::not_found).
     result<void> remove_node(std::string_view id, time_point now) {
-        return edit(now, [&](node_registry& r) { return r.remove_node(id); });
+        return edit_node(id, now, [&](node_registry& r) { return r.remove_node(id); });
     }
-    /// Sets a node's weight (throws config_error unless finite and > 0; errc::not_found).
+    /// Sets a node's weight (errc::invalid_argument outside [min_node_weight,
+    /// max_node_weight]; errc::not_found).
     result<void> set_weight(std::string_view id, double weight, time_point now) {
-        return edit(now, [&](node_registry& r) { return r.set_weight(id, weight); });
+        return edit_node(id, now, [&](node_registry& r) { return r.set_weight(id, weight); });
     }
     /// Replaces a node's metrics (errc::invalid_metric, errc::not_found).
     result<void> set_metrics(std::string_view id, std::vector<metric_value> metrics, time_point now) {
-        return edit(now, [&](node_registry& r) { return r.set_metrics(id, std::move(metrics), now); });
+        return edit_node(id, now, [&](node_registry& r) { return r.set_metrics(id, std::move(metrics), now); });
     }
-    /// Replaces a node's metadata.
+    /// Replaces a node's metadata (errc::invalid_argument for a bad label name, errc::not_found).
     result<void> set_metadata(std::string_view id, label_set metadata, time_point now) {
-        return edit(now, [&](node_registry& r) { return r.set_metadata(id, std::move(metadata)); });
+        return edit_node(id, now, [&](node_registry& r) { return r.set_metadata(id, std::move(metadata)); });
     }
 
     // ---- health: what active checks and outlier detection call --------------------
 
     /// Marks a node healthy or unhealthy (errc::not_found).
     result<void> set_health(std::string_view id, bool healthy, time_point now) {
-        return edit(now, [&](node_registry& r) { return r.set_health(id, healthy, now); });
+        return edit_node(id, now, [&](node_registry& r) { return r.set_health(id, healthy, now); });
     }
-    /// Ejects a node until `until` (errc::not_found).
+    /// Ejects a node until `until` (errc::not_found). Off the request path: it rebuilds
+    /// only the tables of the node's pools (the others are shared with the previous
+    /// snapshot), and never blocks picks.
     result<void> eject(std::string_view id, time_point until, time_point now) {
-        return edit(now, [&](node_registry& r) { return r.eject(id, until); });
+        return edit_node(id, now, [&](node_registry& r) { return r.eject(id, until); });
     }
-    /// Returns an ejected node to service (errc::not_found).
+    /// Returns an ejected node to service (errc::not_found); as cheap as eject().
     result<void> uneject(std::string_view id, time_point now) {
-        return edit(now, [&](node_registry& r) { return r.uneject(id, now); });
+        return edit_node(id, now, [&](node_registry& r) { return r.uneject(id, now); });
     }
     /// Ends expired ejections and advances slow start; republishes only if something
-    /// depends on time. Returns true if it published.
+    /// depends on time. Brings the registry's pick and outcome counters up to date.
+    /// Returns true if it published.
     bool refresh(time_point now) {
         std::lock_guard lk(write_mu_);
+        for (auto& [type, st] : shared_->pools) st->fold();
         const bool timed = registry_.expire(now);
         if (!timed && !time_dependent_picker<Picker>) return false;
         publish_locked(now);
@@ -137,35 +152,55 @@ public:
     }
 
     /// Applies several changes and publishes once: `f(node_registry&)` may return
-    /// `result<void>` (published only on success) or nothing.
+    /// `result<void>` (published only on success) or nothing. If it fails, or the publish
+    /// throws (std::bad_alloc), the registry is put back as it was.
     template <class F>
     result<void> update(time_point now, F&& f) {
-        return edit(now, std::forward<F>(f));
+        std::lock_guard lk(write_mu_);
+        node_registry before = registry_;
+        try {
+            if constexpr (std::is_void_v<std::invoke_result_t<F&, node_registry&>>) {
+                std::forward<F>(f)(registry_);
+            } else {
+                result<void> r = std::forward<F>(f)(registry_);
+                if (!r) {
+                    registry_ = std::move(before);
+                    return r;
+                }
+            }
+            publish_locked(now);
+        } catch (...) {
+            registry_ = std::move(before);
+            throw;
+        }
+        return {};
     }
 
     // ---- routing ------------------------------------------------------------------
 
     /// Picks a node for `r`. errc::empty_pool if no node serves `r.request_type`;
-    /// errc::no_healthy_nodes if none may be routed to.
+    /// errc::no_healthy_nodes if none may be routed to. A refusal allocates nothing and
+    /// takes no lock (its counter was resolved when the snapshot was built).
     pick_result pick(const request& r) const {
+        const std::size_t slot = detail::thread_slot();
         auto snap = current_.read();
         const auto* pool = snap->find(r.request_type);
-        if (pool == nullptr) return fail(errc::empty_pool, r.request_type, false);
-        if (pool->nodes.empty()) return fail(errc::empty_pool, r.request_type);
-        if (pool->candidates.empty()) return fail(errc::no_healthy_nodes, r.request_type);
+        if (pool == nullptr) return refuse(unknown_type_, errc::empty_pool, r.request_type);
+        if (pool->nodes.empty()) return refuse(pool->state->empty_pool, errc::empty_pool, r.request_type);
+        if (pool->candidates.empty()) return refuse(pool->state->no_healthy, errc::no_healthy_nodes, r.request_type);
         const std::span<const node_entry> cands(pool->candidates);
         std::size_t i;
         if constexpr (load_aware_picker<Picker>)
-            i = picker_.pick(*pool->table, cands, r, pool_load{pool->state->in_flight.load(std::memory_order_relaxed)});
+            i = picker_.pick(*pool->table, cands, r, pool_load{pool->state->in_flight_total()});
         else
             i = picker_.pick(*pool->table, cands, r);
         const node_entry& c = pool->candidates[i];
-        return pick_handle(*c.state, c.counters(), pool->state);
+        return pick_handle(*c.state, c.counters(), *pool->state, slot);
     }
 
-    /// The seed's entry point: routes a request of `request_type` carrying `payload`.
-    pick_result route_request(std::string_view request_type, std::string_view payload,
-                              time_point now = {}) const {
+    /// The seed's entry point: routes a request of `request_type` carrying `payload` at
+    /// `now` (which time-aware scorers read: peak EWMA decay, utilization weights).
+    pick_result route_request(std::string_view request_type, std::string_view payload, time_point now) const {
         request r;
         r.request_type = request_type;
         r.payload = payload;
@@ -209,14 +244,15 @@ public:
         std::size_t candidates = 0;  ///< routed to
         bool panic = false;          ///< below the panic threshold
         std::int64_t in_flight = 0;  ///< picked and not yet ended
+        std::uint64_t picks = 0;     ///< picks ever made from the pool (exact)
     };
     /// The pool for `request_type` (all zero if absent).
     pool_summary pool(std::string_view request_type) const {
         auto snap = current_.read();
         const auto* p = snap->find(request_type);
         if (!p) return {};
-        return {p->nodes.size(), p->healthy, p->candidates.size(), p->panic,
-                p->state->in_flight.load(std::memory_order_relaxed)};
+        return {p->nodes.size(), p->healthy, p->candidates.size(), p->panic, p->state->in_flight_total(),
+                p->state->picks.total()};
     }
 
     /// Calls `f(const snapshot_type&)` on the current snapshot (for tools and tests).
@@ -230,6 +266,8 @@ public:
     const Picker& get_picker() const noexcept { return picker_; }
     /// The options.
     const balancer_options& options() const noexcept { return opts_; }
+    /// Where the balancer reports (with the private registry when none was given).
+    const bound_telemetry& get_telemetry() const noexcept { return shared_->tel; }
     /// Observer calls that threw.
     std::uint64_t observer_errors() const noexcept { return shared_->hub->observer_errors(); }
 
@@ -239,41 +277,45 @@ private:
         return o;
     }
 
-    // A type no node ever served is counted under one label value: request types come
-    // from callers, and each distinct value would otherwise add a series for good.
-    pick_result fail(errc e, std::string_view request_type, bool known_type = true) const {
-        if (errors_)
-            (void)errors_->with({tel_.name, known_type ? std::string(request_type) : "(unknown)",
-                                 e == errc::empty_pool ? "empty_pool" : "no_healthy_nodes"})
-                .inc();
-        return pick_error{make_error_code(e), std::string(request_type)};
+    static pick_error refuse(salama::counter* c, errc e, std::string_view request_type) noexcept {
+        if (c) (void)c->inc();
+        return pick_error{make_error_code(e), request_type};
     }
 
+    // One node changes: on failure to publish, the node is put back as it was.
     template <class F>
-    result<void> edit(time_point now, F&& f) {
+    result<void> edit_node(std::string_view id, time_point now, F&& f) {
         std::lock_guard lk(write_mu_);
-        if constexpr (std::is_void_v<std::invoke_result_t<F&, node_registry&>>) {
-            std::forward<F>(f)(registry_);
-        } else {
-            result<void> r = std::forward<F>(f)(registry_);
-            if (!r) return r;
+        auto saved = registry_.save(id);
+        result<void> r = std::forward<F>(f)(registry_);
+        if (!r) return r;
+        try {
+            publish_locked(now);
+        } catch (...) {
+            registry_.restore(std::move(saved));
+            throw;
         }
-        publish_locked(now);
         return {};
     }
 
     void publish_locked(time_point now) {
         auto next = std::make_unique<snapshot_type>();
-        next->version = ++version_;
+        next->version = version_ + 1;
         next->built_at = now;
-        std::map<std::string, std::shared_ptr<detail::pool_state>, std::less<>> live;
         std::vector<std::shared_ptr<node_state>> members;
         registry_.owners(members, next->data);
-        for (auto& pm : registry_.build(now)) {
+        auto built = registry_.build(now);
+        // The writer holds write_mu_, so the current snapshot cannot change under it; the
+        // guard only has to end before the store below (which waits for readers).
+        std::optional<typename detail::rcu_cell<snapshot_type>::guard> prev_guard;
+        prev_guard.emplace(current_.read());
+        const snapshot_type* prev = prev_guard->get();
+        std::vector<std::string> panicking;
+        // Everything that can throw happens before anything is changed.
+        for (auto& pm : built) {
             pool_snapshot<table_type> ps;
             ps.request_type = pm.request_type;
             ps.state = pool_state_for(pm.request_type);
-            live.emplace(pm.request_type, ps.state);
             ps.healthy = pm.healthy;
             const std::size_t total = pm.nodes.size();
             const double healthy_pct = total ? 100.0 * static_cast<double>(pm.healthy) / static_cast<double>(total) : 0;
@@ -282,52 +324,77 @@ private:
             if (pm.healthy == 0)
                 use_all = opts_.route_when_none_healthy;
             else if (ps.panic)
-                use_all = opts_.on_panic == panic_mode::use_all_nodes;
-            const bool refuse = pm.healthy == 0 ? !use_all : (ps.panic && !use_all);
-            if (!refuse) {
+                use_all = opts_.on_panic == panic_routing::use_all_nodes;
+            const bool refuse_all = pm.healthy == 0 ? !use_all : (ps.panic && !use_all);
+            if (!refuse_all) {
                 ps.candidates.reserve(use_all ? total : pm.healthy);
                 for (std::size_t k = 0; k < total; ++k)
                     if (use_all || pm.routable[k]) ps.candidates.push_back(pm.nodes[k]);
-                ps.table.emplace(picker_.build(std::span<const node_entry>(ps.candidates), now));
+                ps.table = reusable_table(prev->find(ps.request_type), ps.candidates);
+                if (!ps.table)
+                    ps.table = std::make_shared<const table_type>(
+                        picker_.build(std::span<const node_entry>(ps.candidates), now));
             }
-            if (nodes_gauge_) {
-                (void)nodes_gauge_->with({tel_.name, ps.request_type, "healthy"}).set(static_cast<double>(pm.healthy));
-                (void)nodes_gauge_->with({tel_.name, ps.request_type, "unhealthy"})
-                    .set(static_cast<double>(total - pm.healthy));
-                (void)panic_gauge_->with({tel_.name, ps.request_type}).set(ps.panic ? 1 : 0);
-            }
-            if (ps.panic && !was_panicking(ps.request_type))
-                tel_.log.warn("balancer {}: pool '{}' panics: {} of {} nodes healthy", tel_.name,
-                              ps.request_type, pm.healthy, total);
+            if (ps.panic) panicking.push_back(ps.request_type);
             ps.nodes = std::move(pm.nodes);
             next->pools.push_back(std::move(ps));
         }
-        for (auto& [type, st] : pools_)
-            if (!live.count(type) && nodes_gauge_) {
-                (void)nodes_gauge_->with({tel_.name, type, "healthy"}).set(0);
-                (void)nodes_gauge_->with({tel_.name, type, "unhealthy"}).set(0);
-                (void)panic_gauge_->with({tel_.name, type}).set(0);
+        members.reserve(members.size() + shared_->pinned.size());
+        // Telemetry; the snapshot is complete.
+        for (const auto& ps : next->pools) {
+            const std::size_t total = ps.nodes.size();
+            (void)nodes_gauge_->with({ps.request_type, "healthy"}).set(static_cast<double>(ps.healthy));
+            (void)nodes_gauge_->with({ps.request_type, "unhealthy"}).set(static_cast<double>(total - ps.healthy));
+            (void)panic_gauge_->with({ps.request_type}).set(ps.panic ? 1 : 0);
+            if (ps.panic && !was_panicking(ps.request_type))
+                shared_->tel.log().warn("balancer {}: pool '{}' panics: {} of {} nodes healthy", shared_->tel.name(),
+                                        ps.request_type, ps.healthy, total);
+        }
+        for (const auto& [type, st] : shared_->pools) {
+            if (next->find(type) == nullptr && prev->find(type) != nullptr) {
+                (void)nodes_gauge_->with({type, "healthy"}).set(0);
+                (void)nodes_gauge_->with({type, "unhealthy"}).set(0);
+                (void)panic_gauge_->with({type}).set(0);
             }
-        pools_ = std::move(live);
-        panicking_.clear();
-        for (const auto& p : next->pools)
-            if (p.panic) panicking_.push_back(p.request_type);
+            st->fold();
+        }
+        prev_guard.reset();  // leave the read before publishing (a writer must not wait for itself)
+        panicking_ = std::move(panicking);
+        ++version_;
         current_.store(std::move(next));
         repin(std::move(members));
-        if (publishes_) (void)publishes_->inc();
+        (void)publishes_->inc();
+    }
+
+    // The previous snapshot's table for this pool, if it was built over the same
+    // candidates (and time does not enter the table).
+    static std::shared_ptr<const table_type> reusable_table(const pool_snapshot<table_type>* prev,
+                                                            const std::vector<node_entry>& cands) {
+        if constexpr (time_dependent_picker<Picker>) {
+            return {};
+        } else {
+            if (prev == nullptr || !prev->table || prev->candidates.size() != cands.size()) return {};
+            for (std::size_t i = 0; i < cands.size(); ++i) {
+                const node_entry& a = prev->candidates[i];
+                const node_entry& b = cands[i];
+                if (a.state != b.state || a.data != b.data || a.weight != b.weight) return {};
+            }
+            return prev->table;
+        }
     }
 
     // Runs after a publish with every node of the registry, once no reader can still see
     // the previous snapshot: a node that left the registry can get no new handle, so its
     // in-flight count only falls, and at zero nothing refers to it any more.
-    void repin(std::vector<std::shared_ptr<node_state>> members) {
+    void repin(std::vector<std::shared_ptr<node_state>> members) noexcept {
         auto by_address = [](const auto& a, const auto& b) { return a.get() < b.get(); };
         std::sort(members.begin(), members.end(), by_address);
-        for (auto& old : shared_->pinned)
-            if (old->counters().pending.load(std::memory_order_acquire) > 0 &&
+        auto& pinned = shared_->pinned;
+        for (auto& old : pinned)
+            if (old->counters().pending_total(std::memory_order_acquire) > 0 &&
                 !std::binary_search(members.begin(), members.end(), old, by_address))
                 members.push_back(std::move(old));
-        shared_->pinned = std::move(members);
+        pinned.swap(members);
     }
 
     bool was_panicking(std::string_view type) const {
@@ -336,34 +403,36 @@ private:
         return false;
     }
 
-    std::shared_ptr<detail::pool_state> pool_state_for(const std::string& type) {
-        if (auto it = pools_.find(type); it != pools_.end()) return it->second;
-        auto st = std::make_shared<detail::pool_state>(type, shared_);
-        if (picks_) {
-            st->picks = &picks_->with({tel_.name, type});
-            st->successes = &outcomes_->with({tel_.name, type, "success"});
-            st->failures = &outcomes_->with({tel_.name, type, "failure"});
-        }
-        tel_.log.info("balancer {}: pool '{}' created", tel_.name, type);
-        return st;
+    detail::pool_state* pool_state_for(const std::string& type) {
+        auto& pools = shared_->pools;
+        if (auto it = pools.find(type); it != pools.end()) return it->second.get();
+        auto st = std::make_unique<detail::pool_state>(type, shared_);
+        st->picks.bind(&picks_->with({type}));
+        st->successes.bind(&outcomes_->with({type, "success"}));
+        st->failures.bind(&outcomes_->with({type, "failure"}));
+        st->empty_pool = &errors_->with({type, "empty_pool"});
+        st->no_healthy = &errors_->with({type, "no_healthy_nodes"});
+        auto* raw = st.get();
+        pools.emplace(type, std::move(st));
+        shared_->tel.log().info("balancer {}: pool '{}' created", shared_->tel.name(), type);
+        return raw;
     }
 
     Picker picker_;
     balancer_options opts_;
-    balancer_telemetry tel_;
     mutable std::mutex write_mu_;
     node_registry registry_;
-    std::shared_ptr<detail::balancer_shared> shared_;
-    std::map<std::string, std::shared_ptr<detail::pool_state>, std::less<>> pools_;
+    detail::balancer_shared* shared_;  // owned; see ~load_balancer
     std::vector<std::string> panicking_;
     std::uint64_t version_ = 0;
     detail::rcu_cell<snapshot_type> current_;
-    counter_family* picks_ = nullptr;
-    counter_family* outcomes_ = nullptr;
-    counter_family* errors_ = nullptr;
-    gauge_family* nodes_gauge_ = nullptr;
-    gauge_family* panic_gauge_ = nullptr;
+    std::optional<instance_family<salama::counter>> picks_;
+    std::optional<instance_family<salama::counter>> outcomes_;
+    std::optional<instance_family<salama::counter>> errors_;
+    std::optional<instance_family<salama::gauge>> nodes_gauge_;
+    std::optional<instance_family<salama::gauge>> panic_gauge_;
     salama::counter* publishes_ = nullptr;
+    salama::counter* unknown_type_ = nullptr;
 };
 
 }  // namespace salama::balancing

@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,11 +71,17 @@ inline std::optional<field_error> check_metrics(std::string_view node_id,
     return std::nullopt;
 }
 
-/// Checks a weight: finite and > 0.
+/// The smallest and largest node weight accepted. Weights come from service discovery;
+/// the bounds keep every picker's table finite and small (a ring of 2 × 1.7e308 points,
+/// or 1024 / 1e-310 points per unit of weight, cannot be built).
+inline constexpr double min_node_weight = 1e-6;
+inline constexpr double max_node_weight = 1e6;
+
+/// Checks a weight: finite and within [min_node_weight, max_node_weight].
 inline std::optional<field_error> check_weight(std::string_view node_id, double weight) {
-    if (!(std::isfinite(weight) && weight > 0))
+    if (!(std::isfinite(weight) && weight >= min_node_weight && weight <= max_node_weight))
         return field_error{fmt::format("node({}).weight", node_id),
-                           fmt::format("must be positive and finite, got {}", weight)};
+                           fmt::format("must be within [{}, {}], got {}", min_node_weight, max_node_weight, weight)};
     return std::nullopt;
 }
 
@@ -84,7 +89,7 @@ inline std::optional<field_error> check_weight(std::string_view node_id, double 
 struct node_spec {
     std::string id{};                          ///< unique, non-empty
     std::vector<std::string> request_types{};  ///< pools it serves (at least one, non-empty names)
-    double weight = 1.0;                     ///< finite and > 0
+    double weight = 1.0;                       ///< within [min_node_weight, max_node_weight]
     std::string address{};                     ///< where to send requests, e.g. "127.0.0.1:8080"
     label_set metadata{};                      ///< free labels (zone, gpu model, ...)
     std::vector<metric_value> metrics{};       ///< initial metrics
@@ -119,16 +124,17 @@ struct outcome {
 };
 
 /// The live, shared counters of one node. They survive snapshot changes (a node keeps
-/// its in-flight count while its weight or health changes). Thread-safe.
+/// its in-flight count while its weight or health changes). Thread-safe and lock-free.
 ///
-/// The two counters every pick touches (requests in flight, peak EWMA) live in a
-/// detail::node_counters: inside the object for a node made on its own, or in the
+/// The counters every pick touches (requests in flight per thread slot, peak EWMA) live in
+/// a detail::node_counters: inside the object for a node made on its own, or in the
 /// balancer's dense counter store for a node made by the registry.
 class node_state {
 public:
     /// Counters for node `id` reachable at `address`, held inside this object.
     node_state(std::string id, std::string address, std::uint64_t sequence)
-        : id_(std::move(id)), address_(std::move(address)), sequence_(sequence) {}
+        : own_(std::make_unique<detail::own_counters>()), hot_(&own_->c), id_(std::move(id)),
+          address_(std::move(address)), sequence_(sequence) {}
     /// Counters for node `id`, held in `store` (not null) and returned to it on destruction.
     node_state(std::string id, std::string address, std::uint64_t sequence,
                std::shared_ptr<detail::counter_store> store)
@@ -146,63 +152,42 @@ public:
     const std::string& address() const noexcept { return address_; }
     /// Order of arrival in the registry (stable bucket numbering for jump hashing).
     std::uint64_t sequence() const noexcept { return sequence_; }
-    /// Requests picked for this node whose outcome is not reported yet.
-    std::int64_t pending() const noexcept { return hot_->pending.load(std::memory_order_relaxed); }
+    /// Requests picked for this node whose outcome is not reported yet (every thread's).
+    std::int64_t pending() const noexcept { return hot_->pending_total(); }
     /// The peak EWMA of latency in seconds as of the last outcome, if any was reported.
     std::optional<double> peak_ewma_seconds() const noexcept { return hot_->ewma_seconds(); }
     /// When the peak EWMA was last set.
     time_point peak_ewma_stamp() const noexcept { return hot_->ewma_stamp(); }
-    /// Outcomes reported as successes.
-    std::uint64_t successes() const noexcept { return successes_.load(std::memory_order_relaxed); }
-    /// Outcomes reported as failures.
-    std::uint64_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
     /// The hot counters (for the balancer's snapshots and handles).
     detail::node_counters& counters() const noexcept { return *hot_; }
 
-    /// A request was sent (called by the pick).
-    void begin() noexcept { hot_->pending.fetch_add(1, std::memory_order_relaxed); }
-    /// A request ended without an outcome.
-    void abandon() noexcept { hot_->pending.fetch_sub(1, std::memory_order_release); }
-
-    /// A request ended with `o` at `now`: records it (see record()), then ends it.
-    void finish(const outcome& o, time_point now, duration tau) noexcept {
-        record(o, now, tau);
-        hot_->pending.fetch_sub(1, std::memory_order_release);
+    /// A request was sent (counted on the calling thread's slot).
+    void begin() noexcept { hot_->pending_of(detail::thread_slot()).fetch_add(1, std::memory_order_relaxed); }
+    /// A request begun on this thread ended without an outcome.
+    void abandon() noexcept {
+        hot_->pending_of(detail::thread_slot()).fetch_sub(1, std::memory_order_release);
     }
 
-    /// Counts outcome `o` at `now` and updates the peak EWMA (Finagle/Linkerd: a latency
-    /// above the average replaces it; else it decays in with w = exp(-dt/tau)). Does not
+    /// A request begun on this thread ended with `o` at `now`: records it, then ends it.
+    void finish(const outcome& o, time_point now, duration tau) noexcept {
+        record(o, now, tau);
+        abandon();
+    }
+
+    /// Feeds outcome `o` at `now` into the peak EWMA (see detail::node_counters). Does not
     /// end the request: a handle ends it last, because the balancer may let a removed node
     /// go as soon as nothing is in flight on it.
     void record(const outcome& o, time_point now, duration tau) noexcept {
-        (o.success ? successes_ : failures_).fetch_add(1, std::memory_order_relaxed);
-        const double rtt = std::max(0.0, to_seconds(o.latency));
-        std::lock_guard lk(mu_);
-        double cur = hot_->ewma.load(std::memory_order_relaxed);
-        const bool first = std::isnan(cur);
-        const time_point stamp = peak_ewma_stamp();
-        if (first || rtt > cur) {
-            cur = rtt;
-        } else {
-            const double dt = std::max(0.0, to_seconds(now - stamp));
-            const double w = std::exp(-dt / std::max(1e-9, to_seconds(tau)));
-            cur = rtt * (1.0 - w) + cur * w;
-        }
-        // Outcomes may be reported out of order: the stamp only moves forward.
-        if (now > stamp || first) hot_->stamp.store(now.time_since_epoch().count(), std::memory_order_relaxed);
-        hot_->ewma.store(static_cast<float>(cur), std::memory_order_relaxed);
+        hot_->record_latency(std::max(0.0, to_seconds(o.latency)), now, tau);
     }
 
 private:
-    detail::node_counters own_{};
-    detail::node_counters* const hot_ = &own_;
+    const std::unique_ptr<detail::own_counters> own_{};
+    detail::node_counters* const hot_;
     const std::shared_ptr<detail::counter_store> store_{};
-    std::atomic<std::uint64_t> successes_{0};
-    std::atomic<std::uint64_t> failures_{0};
     const std::string id_;
     const std::string address_;
     const std::uint64_t sequence_;
-    std::mutex mu_;  // serializes EWMA updates; readers load the atomics
 };
 
 }  // namespace salama::balancing

@@ -41,8 +41,12 @@ struct node_entry {
         static const node_metrics none{};
         return data ? data->metrics : none;
     }
-    /// Requests in flight on the node now.
-    std::int64_t pending() const noexcept { return counters().pending.load(std::memory_order_relaxed); }
+    /// Requests in flight on the node now: every thread slot's count, summed (exact).
+    std::int64_t pending() const noexcept { return counters().pending_total(); }
+    /// Requests in flight as the calling thread sees them: its own exactly, the other
+    /// threads' as of at most detail::node_counters::view_reads of its reads ago. What
+    /// scorers use: a pick then reads no line that other threads' picks keep writing.
+    std::int64_t pending_seen() const noexcept { return counters().pending_seen(detail::thread_slot()); }
     /// The node's peak EWMA of latency in seconds as of its last outcome, if any.
     std::optional<double> peak_ewma_seconds() const noexcept { return counters().ewma_seconds(); }
     /// When the peak EWMA was last set.

@@ -40,6 +40,7 @@ public:
         const std::uint64_t id = next_id_++;
         auto next = std::make_unique<std::vector<entry>>(*observers_.read());
         next->push_back({id, std::move(f)});
+        count_.store(next->size(), std::memory_order_relaxed);
         observers_.store(std::move(next));
         return id;
     }
@@ -53,6 +54,7 @@ public:
             for (const auto& e : *cur)
                 if (e.id != id) next->push_back(e);
         }
+        count_.store(next->size(), std::memory_order_relaxed);
         observers_.store(std::move(next));
     }
 
@@ -68,6 +70,9 @@ public:
         }
     }
 
+    /// True if some observer may be subscribed (reporters skip building the event otherwise).
+    bool any() const noexcept { return count_.load(std::memory_order_relaxed) != 0; }
+
     /// How many observer calls threw.
     std::uint64_t observer_errors() const noexcept { return errors_.load(std::memory_order_relaxed); }
 
@@ -80,6 +85,7 @@ private:
     std::mutex mu_;
     std::uint64_t next_id_ = 1;
     mutable std::atomic<std::uint64_t> errors_{0};
+    std::atomic<std::size_t> count_{0};
 };
 
 /// Keeps an observer subscribed while it lives (move-only). Outliving the balancer is safe.

@@ -11,7 +11,7 @@
 namespace salama::balancing {
 
 /// What a pool does when fewer than `panic_threshold_percent` of its nodes are healthy.
-enum class panic_mode {
+enum class panic_routing {
     use_all_nodes,  ///< route across every member, healthy or not (Envoy's panic routing)
     fail,           ///< refuse with errc::no_healthy_nodes
 };
@@ -40,7 +40,7 @@ struct balancer_options {
     /// Below this share of healthy nodes (percent, [0, 100]) a pool panics (Envoy: 50).
     double panic_threshold_percent = 50;
     /// What panicking means.
-    panic_mode on_panic = panic_mode::use_all_nodes;
+    panic_routing on_panic = panic_routing::use_all_nodes;
     /// With zero healthy nodes: false refuses with errc::no_healthy_nodes (the seed's
     /// behaviour), true routes across every member like a panic.
     bool route_when_none_healthy = false;

@@ -51,9 +51,10 @@ public:
         return *v * std::exp(-to_seconds(now - stamp) * inv_tau_);
     }
 
-    /// The node's load at `now`: estimate * (pending + 1).
-    double load(const node_entry& n, time_point now = {}) const noexcept {
-        return estimate(n, now) * (static_cast<double>(std::max<std::int64_t>(0, n.pending())) + 1.0);
+    /// The node's load at `now`: estimate * (pending + 1), with the requests in flight
+    /// as the calling thread sees them (node_entry::pending_seen).
+    double load(const node_entry& n, time_point now) const noexcept {
+        return estimate(n, now) * (static_cast<double>(std::max<std::int64_t>(0, n.pending_seen())) + 1.0);
     }
 
     /// Minus the load at the request's `now`.

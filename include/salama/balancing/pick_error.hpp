@@ -10,6 +10,7 @@
 
 #include <ostream>
 #include <string>
+#include <string_view>
 
 namespace salama::balancing {
 
@@ -17,7 +18,9 @@ namespace salama::balancing {
 /// errc::no_healthy_nodes (members exist but none may be routed to).
 struct pick_error {
     error_code code{};           ///< the salama::errc condition
-    std::string request_type{};  ///< the request type asked for
+    /// The request type asked for: a view of the request's own bytes (a refused pick
+    /// allocates nothing), valid as long as those.
+    std::string_view request_type{};
 
     /// E.g. "no healthy nodes for request type 'inference'".
     std::string message() const {

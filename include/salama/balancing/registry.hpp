@@ -15,6 +15,7 @@
 #include <boost/multi_index_container.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,16 +51,38 @@ struct pool_members {
 /// Nodes indexed by id and by request type. Not thread-safe: load_balancer owns one and
 /// serializes every call. Every mutator validates its input; nothing is published here.
 class node_registry {
+    // One node as the registry keeps it.
+    struct node_record {
+        std::string id;
+        std::vector<std::string> request_types;
+        double weight = 1;
+        bool healthy = true;
+        std::optional<time_point> ejected_until;
+        time_point warm_since{};
+        std::shared_ptr<node_state> state;
+        std::shared_ptr<const node_data> data;
+    };
+
 public:
     /// Uses `opts` for slow start (validated by the owner); nodes keep their hot counters
     /// in `counters` (a store of their own when null).
     explicit node_registry(balancer_options opts = {}, std::shared_ptr<detail::counter_store> counters = nullptr)
         : opts_(opts), counters_(counters ? std::move(counters) : std::make_shared<detail::counter_store>()) {}
 
-    /// Adds a node. Throws config_error for a malformed spec (the field is named);
-    /// refuses an id already present with errc::duplicate_id.
+    /// Where refusals of malformed input are explained (the field and why); the result
+    /// carries only the condition.
+    using rejection_sink = std::function<void(const field_error&)>;
+
+    /// Sends every refusal's explanation to `sink` (none by default).
+    void on_rejection(rejection_sink sink) { reject_ = std::move(sink); }
+
+    /// Adds a node. A malformed spec is refused with errc::invalid_argument (a bad metric
+    /// with errc::invalid_metric), an id already present with errc::duplicate_id; nothing
+    /// changes then. Throws only std::bad_alloc, and then changes nothing either.
     result<void> add_node(node_spec spec, time_point now) {
-        if (auto e = check_node_spec(spec)) throw config_error(*e);
+        if (auto e = check_node_spec(spec))
+            return refuse(*e, e->field.find(".metrics") != std::string::npos ? errc::invalid_metric
+                                                                            : errc::invalid_argument);
         if (nodes_.get<by_id>().find(spec.id) != nodes_.get<by_id>().end())
             return make_error_code(errc::duplicate_id);
         auto data = std::make_shared<node_data>();
@@ -74,35 +97,58 @@ public:
         rec.warm_since = now;
         rec.state = std::make_shared<node_state>(spec.id, std::move(spec.address), next_sequence_++, counters_);
         rec.data = std::move(data);
-        for (const auto& t : rec.request_types) members_.insert(membership{t, rec.id});
+        std::vector<membership> mem;
+        mem.reserve(rec.request_types.size());
+        for (const auto& t : rec.request_types) mem.push_back(membership{t, rec.id});
+        const std::string id = rec.id;
         nodes_.insert(std::move(rec));
+        try {
+            for (auto& m : mem) members_.insert(std::move(m));
+        } catch (...) {
+            erase(id);
+            throw;
+        }
         return {};
     }
 
     /// Removes a node; errc::not_found if absent. Requests in flight on it finish normally.
     result<void> remove_node(std::string_view id) {
-        auto& idx = nodes_.get<by_id>();
-        auto it = idx.find(id);
-        if (it == idx.end()) return make_error_code(errc::not_found);
-        auto& mem = members_.get<by_node>();
-        mem.erase(mem.lower_bound(id), mem.upper_bound(id));
-        idx.erase(it);
+        if (!contains(id)) return make_error_code(errc::not_found);
+        erase(id);
         return {};
     }
 
-    /// Changes a node's weight. Throws config_error unless finite and > 0; errc::not_found.
+    /// A copy of one node's entry (or of its absence), to put back with restore() if a
+    /// change cannot be published.
+    struct saved_node {
+        std::string id;
+        std::optional<node_record> record;
+    };
+    /// Saves node `id` as it is now.
+    saved_node save(std::string_view id) const {
+        auto& idx = nodes_.get<by_id>();
+        auto it = idx.find(id);
+        return saved_node{std::string(id), it == idx.end() ? std::nullopt : std::optional<node_record>(*it)};
+    }
+    /// Puts node `s.id` back as save() found it.
+    void restore(saved_node s) {
+        erase(s.id);
+        if (!s.record) return;
+        for (const auto& t : s.record->request_types) members_.insert(membership{t, s.id});
+        nodes_.insert(std::move(*s.record));
+    }
+
+    /// Changes a node's weight: errc::invalid_argument outside [min_node_weight,
+    /// max_node_weight] (or NaN), errc::not_found.
     result<void> set_weight(std::string_view id, double weight) {
-        if (auto e = check_weight(id, weight)) throw config_error(*e);
+        if (auto e = check_weight(id, weight)) return refuse(*e, errc::invalid_argument);
         return modify(id, [&](node_record& r) { r.weight = weight; });
     }
 
     /// Replaces a node's metrics. errc::invalid_metric for a non-finite value or an empty
-    /// name (nothing changes; `last_rejection()` says which); errc::not_found.
+    /// name (nothing changes); errc::not_found.
     result<void> set_metrics(std::string_view id, std::vector<metric_value> metrics, time_point now) {
-        if (auto e = check_metrics(id, metrics)) {
-            last_rejection_ = std::move(*e);
-            return make_error_code(errc::invalid_metric);
-        }
+        if (auto e = check_metrics(id, metrics)) return refuse(*e, errc::invalid_metric);
         return modify(id, [&](node_record& r) {
             auto d = std::make_shared<node_data>(*r.data);
             const bool was_empty = d->metrics.empty();
@@ -117,11 +163,13 @@ public:
         });
     }
 
-    /// Replaces a node's metadata labels. Throws config_error for an invalid label name.
+    /// Replaces a node's metadata labels: errc::invalid_argument for an invalid label
+    /// name, errc::not_found.
     result<void> set_metadata(std::string_view id, label_set metadata) {
         if (auto bad = metadata.first_invalid_name())
-            throw config_error(field_error{fmt::format("node({}).metadata", id),
-                                           fmt::format("label name '{}' is invalid", *bad)});
+            return refuse(field_error{fmt::format("node({}).metadata", id),
+                                      fmt::format("label name '{}' must match [a-zA-Z_][a-zA-Z0-9_]*", *bad)},
+                          errc::invalid_argument);
         return modify(id, [&](node_record& r) {
             auto d = std::make_shared<node_data>(*r.data);
             d->metadata = std::move(metadata);
@@ -238,24 +286,12 @@ public:
         }
     }
 
-    /// Why the last set_metrics() was refused.
-    const std::optional<field_error>& last_rejection() const noexcept { return last_rejection_; }
     /// The options in use.
     const balancer_options& options() const noexcept { return opts_; }
     /// Where the nodes keep their hot counters.
     const detail::counter_store& counters() const noexcept { return *counters_; }
 
 private:
-    struct node_record {
-        std::string id;
-        std::vector<std::string> request_types;
-        double weight = 1;
-        bool healthy = true;
-        std::optional<time_point> ejected_until;
-        time_point warm_since{};
-        std::shared_ptr<node_state> state;
-        std::shared_ptr<const node_data> data;
-    };
     struct membership {
         std::string request_type;
         std::string node_id;
@@ -282,6 +318,18 @@ private:
             boost::multi_index::ordered_non_unique<
                 boost::multi_index::tag<by_node>,
                 boost::multi_index::member<membership, std::string, &membership::node_id>, std::less<>>>>;
+
+    result<void> refuse(const field_error& e, errc code) const {
+        if (reject_) reject_(e);
+        return make_error_code(code);
+    }
+
+    void erase(std::string_view id) noexcept {
+        auto& mem = members_.get<by_node>();
+        mem.erase(mem.lower_bound(id), mem.upper_bound(id));
+        auto& idx = nodes_.get<by_id>();
+        if (auto it = idx.find(id); it != idx.end()) idx.erase(it);
+    }
 
     template <class F>
     result<void> modify(std::string_view id, F&& f) {
@@ -312,7 +360,7 @@ private:
     member_table members_;
     std::uint64_t next_sequence_ = 0;
     duration metrics_gap_ = std::chrono::minutes(3);  // a report after this long restarts the blackout
-    std::optional<field_error> last_rejection_{};
+    rejection_sink reject_{};
 };
 
 }  // namespace salama::balancing

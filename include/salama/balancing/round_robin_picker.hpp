@@ -9,13 +9,16 @@
 
 namespace salama::balancing {
 
-/// Cycles through the candidates in id order. Each snapshot starts at an offset drawn
-/// from `seed` and the snapshot version, so that balancers do not march in step.
+/// Cycles through the candidates in id order. Each thread slot keeps its own position
+/// (no line shared between threads that pick at once), starting at an offset drawn from
+/// `seed`, the snapshot's time and the slot, so that threads and balancers do not march in
+/// step. Each thread's picks are exactly round robin; together they are within one pick
+/// per node per thread.
 class round_robin_picker {
 public:
-    /// The shared position.
+    /// The positions, one per thread slot.
     struct table {
-        detail::relaxed_counter next;
+        detail::slot_counters next;
     };
 
     /// `seed` makes runs reproducible.
@@ -23,13 +26,14 @@ public:
 
     /// Prepares the table over `nodes` (writer side, at each publish).
     table build(std::span<const node_entry> nodes, time_point now) const {
-        return table{detail::relaxed_counter(
-            detail::mix64(seed_ ^ static_cast<std::uint64_t>(now.time_since_epoch().count()) ^ nodes.size()))};
+        const std::uint64_t base =
+            detail::mix64(seed_ ^ static_cast<std::uint64_t>(now.time_since_epoch().count()) ^ nodes.size());
+        return table{detail::slot_counters([&](std::size_t i) { return i == 0 ? base : detail::mix64(base + i); })};
     }
 
     /// Picks a candidate index for the request; lock-free, allocation-free.
     std::size_t pick(const table& t, std::span<const node_entry> nodes, const request&) const noexcept {
-        return static_cast<std::size_t>(t.next.fetch_add() % nodes.size());
+        return static_cast<std::size_t>(t.next.fetch_add(detail::thread_slot()) % nodes.size());
     }
 
 private:

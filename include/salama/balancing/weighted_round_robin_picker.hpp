@@ -39,11 +39,13 @@ public:
     /// Weights from load reports change with time (blackout, expiry).
     static constexpr bool time_dependent = !std::is_same_v<Weights, static_weight>;
 
-    /// Scaled weights, phases, and the shared sequence.
+    /// Scaled weights, phases, and one sequence per thread slot (each thread runs the
+    /// schedule on its own: its picks keep the property below, and threads picking at once
+    /// write no common line; together they are within one pick per node per thread).
     struct table {
         std::vector<std::uint16_t> weight;
         std::vector<std::uint16_t> phase;
-        detail::relaxed_counter sequence;
+        detail::slot_counters sequence;
         bool uniform = false;  ///< all weights equal: plain round robin
     };
 
@@ -90,16 +92,21 @@ public:
                 detail::reduce(detail::hash_bytes(nodes[i].id(), opts_.seed), max_weight));
             if (t.weight[i] != t.weight[0]) t.uniform = false;
         }
-        t.sequence = detail::relaxed_counter(0);
+        // Slot 0 starts at generation 0; the others at generations spread by hashing, so
+        // that threads do not visit the same node at the same moment.
+        t.sequence = detail::slot_counters([&](std::size_t i) {
+            return i == 0 ? 0 : (detail::mix64(opts_.seed + i) % max_weight) * static_cast<std::uint64_t>(n);
+        });
         return t;
     }
 
     /// Picks a candidate index for the request; lock-free, allocation-free.
     std::size_t pick(const table& t, std::span<const node_entry> nodes, const request&) const noexcept {
         const std::uint64_t n = nodes.size();
-        if (t.uniform) return static_cast<std::size_t>(t.sequence.fetch_add() % n);
+        const std::size_t slot = detail::thread_slot();
+        if (t.uniform) return static_cast<std::size_t>(t.sequence.fetch_add(slot) % n);
         for (;;) {
-            const std::uint64_t q = t.sequence.fetch_add();
+            const std::uint64_t q = t.sequence.fetch_add(slot);
             const std::uint64_t i = q % n;
             const std::uint64_t g = q / n;
             const std::uint64_t s = t.weight[i];

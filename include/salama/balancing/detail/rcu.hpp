@@ -3,6 +3,8 @@
 // reader that could still see it has left.
 #pragma once
 
+#include "salama/balancing/detail/thread_slot.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -13,17 +15,9 @@
 
 namespace salama::balancing::detail {
 
-/// Readers are spread over this many counters per epoch parity so that threads do not
-/// all increment the same cache line.
-inline constexpr std::size_t rcu_reader_slots = 16;
-
-/// A small per-thread number used to choose a reader counter.
-inline std::size_t rcu_thread_slot() noexcept {
-    static std::atomic<std::size_t> next{0};
-    thread_local const std::size_t slot =
-        next.fetch_add(1, std::memory_order_relaxed) % rcu_reader_slots;
-    return slot;
-}
+/// Readers are spread over one counter per thread slot and epoch parity, so that threads
+/// do not all increment the same cache line.
+inline constexpr std::size_t rcu_reader_slots = thread_slots;
 
 /// Holds a `const T` that readers see without locking. Readers announce themselves on a
 /// counter of the current epoch's parity; a writer publishes the new value, moves the
@@ -63,7 +57,7 @@ public:
     /// The current value, kept alive until the guard goes. Lock-free: it retries only
     /// when a writer moved the epoch between its two reads.
     guard read() const noexcept {
-        const std::size_t slot = rcu_thread_slot();
+        const std::size_t slot = thread_slot();
         for (;;) {
             const std::uint64_t e = epoch_.load(std::memory_order_seq_cst);
             const std::size_t i = (e & 1U) * rcu_reader_slots + slot;
