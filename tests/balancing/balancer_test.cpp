@@ -336,7 +336,7 @@ TEST_CASE("outcomes feed pending counts, peak EWMA and observers", "[balancing]"
     (void)lb.refresh(t0);
     const std::string text = reg.render();
     CHECK(text.find("salama_balancer_picks_total{name=\"main\",request_type=\"t\"} 7") != std::string::npos);
-    CHECK(text.find("salama_balancer_outcomes_total{name=\"main\",request_type=\"t\",result=\"failure\"} 1") !=
+    CHECK(text.find("salama_balancer_outcomes_total{name=\"main\",request_type=\"t\",outcome=\"failure\"} 1") !=
           std::string::npos);
     CHECK(text.find("salama_balancer_nodes{name=\"main\",request_type=\"t\",state=\"healthy\"} 1") !=
           std::string::npos);

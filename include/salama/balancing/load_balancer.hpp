@@ -61,8 +61,8 @@ public:
           current_(std::make_unique<const snapshot_type>()) {
         const bound_telemetry& t = shared_->tel;
         picks_.emplace(t.counter("salama_balancer_picks_total", "Requests routed, by pool", {"request_type"}));
-        outcomes_.emplace(t.counter("salama_balancer_outcomes_total", "Outcomes reported, by result",
-                                    {"request_type", "result"}));
+        outcomes_.emplace(t.counter("salama_balancer_outcomes_total", "Outcomes reported, by outcome",
+                                    {"request_type", "outcome"}));
         errors_.emplace(t.counter("salama_balancer_pick_errors_total", "Picks refused, by reason",
                                   {"request_type", "reason"}));
         nodes_gauge_.emplace(t.gauge("salama_balancer_nodes", "Members of each pool, by state",
