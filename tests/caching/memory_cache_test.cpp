@@ -359,3 +359,27 @@ TEST_CASE("memory_cache: W-TinyLFU shards follow the window shard 0 measures", "
         });
     CHECK(cache.stats().hits > 4000 * 40 * 9 / 10);
 }
+
+#include <salama/caching/aliases.hpp>
+
+TEST_CASE("the cache aliases name working compositions", "[caching][aliases]") {
+    using namespace std::chrono_literals;
+    const salama::time_point t{24h};
+    salama::caching::lru_cache<int, int> lru({.capacity = 2});
+    salama::caching::s3fifo_cache<int, int> s3({.capacity = 2});
+    salama::caching::wtinylfu_cache<int, int> w({.capacity = 2});
+    for (int k = 0; k < 3; ++k) {
+        REQUIRE(lru.put(k, k, t, 1h));
+        REQUIRE(s3.put(k, k, t, 1h));
+        REQUIRE(w.put(k, k, t, 1h));
+    }
+    // LRU evicted the oldest; every tier holds at most its capacity.
+    CHECK_FALSE(lru.get(0, t).has_value());
+    CHECK(lru.get(2, t) == 2);
+    CHECK(s3.size() <= 2);
+    CHECK(w.size() <= 2);
+    salama::caching::fixed_ttl_cache<int> f({.capacity = 4}, salama::caching::fixed_ttl(30s));
+    REQUIRE(f.put("a", 1, t));
+    CHECK(f.get("a", t + 29s) == 1);
+    CHECK_FALSE(f.get("a", t + 30s).has_value());
+}
