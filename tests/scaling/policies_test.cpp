@@ -764,3 +764,78 @@ TEST_CASE("scheduled minimums come from the wall-clock input", "[scaling][schedu
                     config_error);
     CHECK_THROWS_AS(schedule_floor({.windows = {}, .utc_offset = 0s}), config_error);
 }
+
+TEST_CASE("step adjustments beyond the integer range are refused; sums with the reported size saturate",
+          "[scaling][step][validation][bad_input]") {
+    // 1e19 used to pass, then its cast to int64 turned "scale out" into "scale in 10 -> 0".
+    CHECK_THROWS_WITH(step_scaling({steps_above("q", 1, {{0.0, std::nullopt, 1e19}})}),
+                      Catch::Contains("step_scaling.policies[0].steps[0].adjustment: must be within "
+                                      "[-2147483647, 2147483647] members, got 1e+19"));
+    auto exact = steps_above("q", 1, {{0.0, std::nullopt, -1e19}});
+    exact.type = adjustment_type::exact_capacity;
+    CHECK_THROWS_WITH(step_scaling({exact}), Catch::Contains("steps[0].adjustment"));
+    auto pct = steps_above("q", 1, {{0.0, std::nullopt, 1e300}});
+    pct.type = adjustment_type::percent_change_in_capacity;
+    CHECK_THROWS_WITH(step_scaling({pct}),
+                      Catch::Contains("steps[0].adjustment: must be within [-1e+06, 1e+06] percent, got 1e+300"));
+    auto mag = pct;
+    mag.steps[0].adjustment = 10;
+    mag.min_adjustment_magnitude = std::numeric_limits<std::int64_t>::max();
+    CHECK_THROWS_WITH(step_scaling({mag}), Catch::Contains("min_adjustment_magnitude: must be within [0, 2147483647]"));
+    CHECK_THROWS_WITH(step_scaling({steps_above("q", 1, {{0.0, std::nullopt, 1}}, duration::max())}),
+                      Catch::Contains("step_scaling.policies[0].cooldown: must be within [0, 1e+09] seconds"));
+    CHECK_THROWS_WITH(
+        step_scaling(std::vector<scaling_rule>{{.name = "", .metric = "q", .threshold = 1,
+                                                .action = scale_action::scale_up, .cooldown = 0s,
+                                                .scale_size = std::int64_t{1} << 40}}),
+        Catch::Contains("scaling_rules[0].scale_size: must be at most 2147483647"));
+
+    // The largest valid steps, applied to the largest size an actuator could report.
+    constexpr auto big = std::numeric_limits<std::int64_t>::max() - 1;
+    const auto up = steps_above("q", 1, {{0.0, std::nullopt, 2147483647}});
+    CHECK(up.apply_step(up.steps[0], big) == std::numeric_limits<std::int64_t>::max());
+    CHECK(up.apply_step(up.steps[0], 10) == 2147483657);
+    auto pct_up = steps_above("q", 1, {{0.0, std::nullopt, 1e6}});
+    pct_up.type = adjustment_type::percent_change_in_capacity;
+    CHECK(pct_up.apply_step(pct_up.steps[0], big) == std::numeric_limits<std::int64_t>::max());
+    auto pct_down = steps_below("q", 1, {{std::nullopt, 0.0, -1e6}});
+    pct_down.type = adjustment_type::percent_change_in_capacity;
+    CHECK(pct_down.apply_step(pct_down.steps[0], big) == 0);
+
+    // A valid large step through the policy: 10 members scale out, never in.
+    step_scaling g({steps_above("q", 1, {{0.0, std::nullopt, 2147483647}})});
+    auto st = g.initial_state();
+    snapshot s(t0);
+    REQUIRE(s.add("q", 5));
+    const auto r = g.recommend(input(s, 10), st);
+    REQUIRE(r.desired);
+    CHECK(*r.desired == 2147483657);
+}
+
+TEST_CASE("panic mode: rates beyond 1e6 are refused; a huge demand or size stays positive",
+          "[scaling][knative][validation][bad_input]") {
+    panic_mode_options o;
+    o.metric.name = "concurrency";
+    o.target = 1;
+    auto bad = o;
+    bad.max_scale_up_rate = 1e300;
+    CHECK_THROWS_WITH(panic_mode(bad),
+                      Catch::Contains("panic_mode_options.max_scale_up_rate: must be at most 1e+06, got 1e+300"));
+    bad = o;
+    bad.max_scale_down_rate = std::numeric_limits<double>::max();
+    CHECK_THROWS_WITH(panic_mode(bad), Catch::Contains("panic_mode_options.max_scale_down_rate: must be at most"));
+    bad = o;
+    bad.stable_window = duration::max();
+    CHECK_THROWS_WITH(panic_mode(bad), Catch::Contains("panic_mode_options.stable_window: must be within"));
+
+    // 1e12 reported members and a demand of 1e15: the KPA core's int32 conversion used to
+    // give INT32_MIN, which the recommender then clamped to its minimum.
+    o.max_scale_up_rate = 1e6;
+    panic_mode p(o);
+    auto st = p.initial_state();
+    snapshot s(t0);
+    REQUIRE(s.add("concurrency", 1e15));
+    const auto r = p.recommend(input(s, 1'000'000'000'000), st);
+    REQUIRE(r.desired);
+    CHECK(*r.desired >= 2147483646);  // positive, at the int32 edge (used to be INT32_MIN)
+}

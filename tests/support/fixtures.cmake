@@ -22,10 +22,11 @@ set_tests_properties(fixture.redis_auth.start PROPERTIES FIXTURES_SETUP redis_au
 set_tests_properties(fixture.redis_auth.stop PROPERTIES FIXTURES_CLEANUP redis_auth LABELS fixture)
 
 # salama_catch_test(<test name> <executable> [<catch filter>] [LABELS ...])
-# One ctest entry running a Catch2 executable (optionally filtered by tags).
+# One ctest entry running a Catch2 executable (optionally filtered by tags). A test case
+# without a single assertion fails (-w NoAssertions): it could not have caught anything.
 function(salama_catch_test name exe)
   cmake_parse_arguments(ARG "" "" "LABELS;FIXTURES;ENVIRONMENT" ${ARGN})
-  add_test(NAME ${name} COMMAND ${exe} ${ARG_UNPARSED_ARGUMENTS})
+  add_test(NAME ${name} COMMAND ${exe} -w NoAssertions ${ARG_UNPARSED_ARGUMENTS})
   set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE 77 LABELS "${ARG_LABELS}")
   if(ARG_FIXTURES)
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED "${ARG_FIXTURES}")

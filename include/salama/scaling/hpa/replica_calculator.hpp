@@ -302,7 +302,16 @@ public:
                 // Scaling down: a missing member is taken as using its whole request, or the
                 // target when the target is above 100 %.
                 const milli fallback = std::max<milli>(100, target_utilization);
-                for (const auto& n : g.missing) metrics[n] = {(*requests)[n] * fallback / 100};
+                // Saturating: a request near the int64 limit times the target must not overflow.
+                for (const auto& n : g.missing) {
+                    const milli req = (*requests)[n];
+                    // req * f / 100 == (req / 100) * f + (req % 100) * f / 100, exactly.
+                    constexpr milli hi = std::numeric_limits<milli>::max(), lo = std::numeric_limits<milli>::min();
+                    const milli q = req / 100, r = req % 100;
+                    metrics[n] = {q > hi / fallback   ? hi
+                                  : q < lo / fallback ? lo
+                                                      : detail::add_saturating(q * fallback, r * fallback / 100)};
+                }
             } else if (first->ratio > 1.0) {
                 for (const auto& n : g.missing) metrics[n] = {0};
             }
