@@ -411,3 +411,23 @@ TEST_CASE("outlier monitor: hosts that left the balancer are forgotten, so they 
     CHECK_FALSE(monitor.ejected("n0"));
     CHECK(lb.pool("api").healthy == 2);
 }
+
+TEST_CASE("outlier: success-rate ejections stop at max_ejection_percent") {
+    // 10 hosts: h8 and h9 succeed 10 %, the others 99 %: mean 81.2, stdev 35.6, threshold
+    // ~13.6, so both are outliers. Streaks cannot eject here (consecutive_failures is high).
+    auto sweep = [](double max_percent) {
+        auto d = with_hosts({.consecutive_failures = 1000, .max_ejection_percent = max_percent,
+                             .always_eject_one_host = false},
+                            10);
+        for (int i = 0; i < 10; ++i) {
+            const std::string id = "h" + std::to_string(i);
+            const int ok = i >= 8 ? 10 : 99;
+            for (int k = 0; k < 100; ++k) REQUIRE(d.report(id, k < ok, t0).has_value());
+        }
+        auto ev = d.evaluate(t0 + 10s);
+        for (const auto& e : ev) CHECK(e.reason == ejection_reason::success_rate);
+        return std::make_pair(ev.size(), d.ejected_count());
+    };
+    CHECK(sweep(10) == std::make_pair(std::size_t{1}, std::size_t{1}));  // 1 of 10 is the cap
+    CHECK(sweep(20) == std::make_pair(std::size_t{2}, std::size_t{2}));  // both fit under 20 %
+}

@@ -298,10 +298,15 @@ TEST_CASE("scale to and from zero with an activation threshold", "[scaling][keda
         auto s = q(5);
         REQUIRE_FALSE(p.recommend(input(s, 3, t0), st).desired.has_value());  // active: inner abstains
         s = q(0);
+        // Cooling down: the inner policy decides (no rule fires at 0, so it abstains) and the
+        // note says how long is left; an empty optional used to pass a "!= 0" check as well.
         auto r = p.recommend(input(s, 3, t0 + 100s), st);
-        CHECK(r.desired != 0);
+        CHECK_FALSE(r.desired.has_value());
+        REQUIRE_FALSE(r.why.notes.empty());
+        CHECK(r.why.notes.back() == "inactive for 100s of the 300s cooldown");
         r = p.recommend(input(s, 3, t0 + 299s), st);
-        CHECK(r.desired != 0);
+        CHECK_FALSE(r.desired.has_value());
+        CHECK(r.why.notes.back() == "inactive for 299s of the 300s cooldown");
         r = p.recommend(input(s, 3, t0 + 300s), st);
         CHECK(r.desired == 0);
         CHECK(r.why.reason.find("scale to zero") != std::string::npos);
@@ -838,4 +843,70 @@ TEST_CASE("panic mode: rates beyond 1e6 are refused; a huge demand or size stays
     const auto r = p.recommend(input(s, 1'000'000'000'000), st);
     REQUIRE(r.desired);
     CHECK(*r.desired >= 2147483646);  // positive, at the int32 edge (used to be INT32_MIN)
+}
+
+TEST_CASE("step group: the largest scale-out wins and starts its own cooldown; an undone decision restores the cooldowns",
+          "[scaling][step][cooldown]") {
+    step_scaling g({steps_above("cpu", 50, {{0.0, std::nullopt, 1}}, 100s),
+                    steps_above("queue", 10, {{0.0, std::nullopt, 3}}, 400s),
+                    steps_below("cpu", 20, {{std::nullopt, 0.0, -1}}, 200s)});
+    snapshot both(t0);
+    REQUIRE(both.add("cpu", 60));
+    REQUIRE(both.add("queue", 20));
+    auto st = g.initial_state();
+    auto r = g.recommend(input(both, 4, t0), st);
+    REQUIRE(r.desired);
+    CHECK(*r.desired == 7);  // queue's +3 beats cpu's +1
+    CHECK(r.why.policy == "queue_out");
+    CHECK(r.fired.size() == 2);
+    REQUIRE(st.out_until);
+    CHECK(*st.out_until == t0 + 400s);  // the winner's cooldown, not cpu's 100 s
+    CHECK(st.out_base == 4);
+
+    SECTION("a final decision that moved up keeps the cooldown") {
+        decision up;
+        up.current = 4;
+        up.desired = 7;
+        g.on_decision(up, st);
+        REQUIRE(st.out_until);
+        CHECK(*st.out_until == t0 + 400s);
+    }
+    SECTION("a final decision held back (another limit) restores the cooldowns before it") {
+        decision held;
+        held.current = 4;
+        held.desired = 4;
+        g.on_decision(held, st);
+        CHECK_FALSE(st.out_until.has_value());
+        CHECK(st.out_base == 0);
+        // So the next evaluation acts again instead of counting 3 members never added.
+        r = g.recommend(input(both, 4, t0 + 10s), st);
+        REQUIRE(r.desired);
+        CHECK(*r.desired == 7);
+    }
+    SECTION("an undone scale-in restores the scale-in cooldown that ran before") {
+        snapshot low(t0);
+        REQUIRE(low.add("cpu", 10));
+        REQUIRE(low.add("queue", 0));
+        auto st2 = g.initial_state();
+        auto in1 = g.recommend(input(low, 5, t0), st2);
+        REQUIRE(in1.desired);
+        REQUIRE(*in1.desired == 4);
+        decision moved;
+        moved.current = 5;
+        moved.desired = 4;
+        g.on_decision(moved, st2);
+        REQUIRE(st2.in_until);
+        CHECK(*st2.in_until == t0 + 200s);
+        auto in2 = g.recommend(input(low, 4, t0 + 250s), st2);  // the cooldown is over
+        REQUIRE(in2.desired);
+        CHECK(*in2.desired == 3);
+        REQUIRE(st2.in_until);
+        CHECK(*st2.in_until == t0 + 450s);
+        decision floor_held;  // a floor kept it at 4
+        floor_held.current = 4;
+        floor_held.desired = 4;
+        g.on_decision(floor_held, st2);
+        REQUIRE(st2.in_until);
+        CHECK(*st2.in_until == t0 + 200s);
+    }
 }
