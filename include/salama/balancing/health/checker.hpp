@@ -352,7 +352,7 @@ private:
                         if (st->finished[i]) continue;
                         st->finished[i] = true;
                         st->outcomes[i] = outcome{false, {}, "timeout",
-                                                  fmt::format("the round's deadline ({:g}s) passed {}", 
+                                                  fmt::format("the round's deadline ({:g}s) passed {}",
                                                               to_seconds(s.opts.round_deadline),
                                                               i < started ? "while probing" : "before the probe started")};
                         if (i < started) st->cancels[i].emit(asio::cancellation_type::terminal);
