@@ -8,9 +8,11 @@ SALAMA_BUILD_PACKAGES=(
   libfmt-dev libhiredis-dev libssl-dev
 )
 # What the test suite runs against: Catch2, Google Benchmark, a real redis-server,
-# promtool (from prometheus), python3 for the packaging checks, gzip/xz for the traces.
+# promtool (from prometheus), python3 for the packaging checks, gzip/xz for the traces, clang
+# and its libFuzzer runtime for the fuzz targets.
 SALAMA_TEST_PACKAGES=(
   catch2 libbenchmark-dev redis-server redis-tools prometheus python3 gzip xz-utils
+  clang libclang-rt-14-dev
 )
 
 salama_install() {

@@ -388,3 +388,46 @@ TEST_CASE("outlier monitor: outcomes from several threads while sweeps run", "[t
     CHECK(lb.ejected_count() == 1);
     CHECK(monitor.hosts().size() == 10);  // tracked on their first outcome
 }
+
+TEST_CASE("outlier monitor: hosts that left the balancer are forgotten, so they cannot raise the ejection cap") {
+    namespace lb_ns = salama::balancing;
+    boost::asio::io_context ioc;
+    lb_ns::load_balancer<lb_ns::round_robin_picker> lb;
+    for (int i = 0; i < 10; ++i)
+        REQUIRE(lb.add_node({.id = "n" + std::to_string(i), .request_types = {"api"}}, t0).has_value());
+    salama::metrics_registry reg;
+    outlier_options opts;
+    opts.always_eject_one_host = false;  // the cap alone decides
+    outlier_monitor monitor(ioc.get_executor(), lb, opts, {.registry = &reg, .name = "om"});
+    for (int i = 0; i < 10; ++i) monitor.observe("n" + std::to_string(i), true, t0);
+    REQUIRE(monitor.hosts().size() == 10);
+    for (int i = 2; i < 10; ++i) REQUIRE(lb.remove_node("n" + std::to_string(i), t0).has_value());
+    CHECK(monitor.evaluate(t0 + 1s).empty());
+    CHECK(monitor.hosts().size() == 2);  // 8 stale hosts used to stay
+    // With 2 live hosts, one ejection is 50 % > the 10 % cap: n0 stays in service. Counted
+    // over 10 (stale) hosts, it was 10 % and n0 was ejected.
+    for (int k = 0; k < 5; ++k) monitor.observe("n0", false, t0 + 2s);
+    CHECK(monitor.evaluate(t0 + 3s).empty());
+    CHECK_FALSE(monitor.ejected("n0"));
+    CHECK(lb.pool("api").healthy == 2);
+}
+
+TEST_CASE("outlier: success-rate ejections stop at max_ejection_percent") {
+    // 10 hosts: h8 and h9 succeed 10 %, the others 99 %: mean 81.2, stdev 35.6, threshold
+    // ~13.6, so both are outliers. Streaks cannot eject here (consecutive_failures is high).
+    auto sweep = [](double max_percent) {
+        auto d = with_hosts({.consecutive_failures = 1000, .max_ejection_percent = max_percent,
+                             .always_eject_one_host = false},
+                            10);
+        for (int i = 0; i < 10; ++i) {
+            const std::string id = "h" + std::to_string(i);
+            const int ok = i >= 8 ? 10 : 99;
+            for (int k = 0; k < 100; ++k) REQUIRE(d.report(id, k < ok, t0).has_value());
+        }
+        auto ev = d.evaluate(t0 + 10s);
+        for (const auto& e : ev) CHECK(e.reason == ejection_reason::success_rate);
+        return std::make_pair(ev.size(), d.ejected_count());
+    };
+    CHECK(sweep(10) == std::make_pair(std::size_t{1}, std::size_t{1}));  // 1 of 10 is the cap
+    CHECK(sweep(20) == std::make_pair(std::size_t{2}, std::size_t{2}));  // both fit under 20 %
+}

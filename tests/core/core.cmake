@@ -1,3 +1,2 @@
-# Core tests that need something from the machine.
-salama_redis_test(core.redis_fixture test_core "[redis]" LABELS core)
-salama_catch_test(core.promtool test_core "[promtool]" LABELS core promtool)
+# Core tests that need something from the machine ([redis], [promtool]) get their ctest
+# entries from salama_add_area_tests (tests/CMakeLists.txt), as in every area.

@@ -123,7 +123,11 @@ TEST_CASE("registry counts correctly from several threads", "[core][tsan]") {
 
 TEST_CASE("promtool accepts the exposition", "[promtool]") {
     const auto promtool = test::find_program("promtool");
-    if (!promtool) test::skip_run("promtool not installed (apt-get install prometheus)");
+    if (!promtool) {
+        test::report_skip("promtool not installed (apt-get install prometheus)");
+        SUCCEED("skipped: no promtool");  // ctest reports the entry as skipped
+        return;
+    }
     const std::string path = "salama_promtool_check.prom";
     std::FILE* f = std::fopen(path.c_str(), "wb");
     REQUIRE(f);

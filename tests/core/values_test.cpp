@@ -177,3 +177,34 @@ TEST_CASE("logger forwards to its sink only when enabled", "[core][log]") {
     STATIC_REQUIRE(log_sink<null_sink>);
     STATIC_REQUIRE(log_sink<fmt_sink>);
 }
+
+TEST_CASE("seconds and whole numbers are range-checked before their conversion", "[core][validation][bad_input]") {
+    // 1e10 s does not fit int64 nanoseconds; 1e400 parses as infinity.
+    CHECK_FALSE(checked_seconds_to_duration(1e10));
+    CHECK_FALSE(checked_seconds_to_duration(std::numeric_limits<double>::infinity()));
+    CHECK_FALSE(checked_seconds_to_duration(std::numeric_limits<double>::quiet_NaN()));
+    REQUIRE(checked_seconds_to_duration(1.5));
+    CHECK(*checked_seconds_to_duration(1.5) == 1500ms);
+    REQUIRE(checked_seconds_to_duration(max_duration_seconds));
+    CHECK(*checked_seconds_to_duration(-2) == -2s);
+
+    validator v{"opts"};
+    v.duration_seconds("period", 1e10);
+    REQUIRE(v.error());
+    CHECK(v.error()->message() == "invalid opts.period: must be within [0, 1e+09] seconds, got 10000000000");
+    validator inf{"opts"};
+    inf.duration_range("period", duration::max());
+    REQUIRE(inf.error());
+    CHECK(inf.error()->field == "opts.period");
+
+    CHECK_FALSE(checked_whole(1e19, 0, max_members));
+    CHECK_FALSE(checked_whole(4294967396.0, 0, max_members));
+    CHECK_FALSE(checked_whole(1.5, 0, 10));
+    CHECK_FALSE(checked_whole(9.2233720368547758e18, 0, std::numeric_limits<std::int64_t>::max()));
+    REQUIRE(checked_whole(-3, -5, 5));
+    CHECK(*checked_whole(-3, -5, 5) == -3);
+    validator w{"opts"};
+    w.whole_in_range("size", 4294967396.0, 1, max_members);
+    REQUIRE(w.error());
+    CHECK(w.error()->message() == "invalid opts.size: must be a whole number within [1, 2147483647], got 4294967396");
+}

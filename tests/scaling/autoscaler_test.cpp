@@ -549,3 +549,49 @@ TEST_CASE("an actuator that reports readiness shows the policies real readiness"
     CHECK(rep.targets[0].error == errc::invalid_argument);
     CHECK(count(reg, "salama_autoscaler_errors_total", {"rd", "ready_members"}) == 1);
 }
+
+namespace {
+// Throws on its first evaluation, then asks for one more member.
+struct throwing_policy {
+    struct state_type {};
+    std::shared_ptr<int> calls = std::make_shared<int>(0);
+    std::string_view name() const { return "boom"; }
+    state_type initial_state() const { return {}; }
+    recommendation recommend(const scaling_input& in, state_type&) const {
+        if ((*calls)++ == 0) throw std::runtime_error("policy exploded");
+        recommendation r;
+        r.desired = in.current + 1;
+        r.why.policy = "boom";
+        r.why.reason = "one more";
+        return r;
+    }
+};
+static_assert(scaling_policy<throwing_policy>);
+}  // namespace
+
+TEST_CASE("a throwing policy fails its step, which is counted, logged and survived", "[scaling][autoscaler]") {
+    fixture fx;
+    throwing_policy policy;
+    auto calls = policy.calls;
+    autoscaler<memory_source, memory_actuator, recommender<throwing_policy>> a(
+        fx.io.get_executor(), fx.source, actuator_set<memory_actuator>(fx.act),
+        {recommender<throwing_policy>({.resource = "cpu", .min_replicas = 1, .max_replicas = 10, .fallback = {}},
+                                      policy)},
+        {.target = "x", .period = 30s}, {.registry = &fx.reg, .log = logger(fx.sink), .name = "p"}, fx.clock);
+    fx.source.set(load({{"cpu_utilization", 50}}, fx.clock.now()));
+    auto rep = run_step(fx.io, a);
+    CHECK(rep.source_ok);
+    CHECK(rep.errors == 1);
+    CHECK(fx.act.applied().empty());  // nothing applied on a failed evaluation
+    CHECK(*fx.act.current_size_now() == 2);
+    CHECK(count(fx.reg, "salama_autoscaler_errors_total", {"p", "evaluate"}) == 1);
+    CHECK(fx.sink->contains("policy exploded"));
+    // The next step evaluates again and acts.
+    fx.clock.advance(30s);
+    rep = run_step(fx.io, a);
+    CHECK(rep.errors == 0);
+    REQUIRE(rep.targets.size() == 1);
+    CHECK(rep.targets[0].applied);
+    CHECK(*fx.act.current_size_now() == 3);
+    CHECK(*calls == 2);
+}

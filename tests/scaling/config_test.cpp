@@ -157,6 +157,11 @@ TEST_CASE("metric traces parse into one snapshot per timestamp", "[scaling][trac
     CHECK(err("timestamp,member,metric,value\n1,m0,cpu load,1\n") == "line 2: metric name 'cpu load' is not valid");
     CHECK(err("timestamp,member,metric,value\n5,m0,cpu,1\n4,m0,cpu,1\n") == "line 3: timestamp 4 goes back in time");
     CHECK(err("") == "line 0: empty trace: no header");
+    // Timestamps whose distance overflowed the nanosecond count of a time_point.
+    CHECK(err("timestamp,member,metric,value\n-9223372036854775807,m0,cpu,1\n9223372036854775807,m0,cpu,1\n") ==
+          "line 2: timestamp -9223372036854775807 is outside [0, 4000000000]");
+    CHECK(err("timestamp,member,metric,value\n0,m0,cpu,1\n9223372036854775807,m0,cpu,1\n") ==
+          "line 3: timestamp 9223372036854775807 is outside [0, 4000000000]");
 }
 
 TEST_CASE("a trace replays through the autoscaler shell with a manual clock", "[scaling][trace][autoscaler]") {
@@ -205,4 +210,43 @@ TEST_CASE("a trace replays through the autoscaler shell with a manual clock", "[
     CHECK(sizes == std::vector<std::int64_t>{3, 3, 4, 4, 3});
     CHECK(limits[1] == "cooldown");
     CHECK(limits[3] == "fallback");
+}
+
+TEST_CASE("out-of-range numbers in a configuration are errors naming the field", "[scaling][config][bad_input]") {
+    // A step of 1e19 members used to be cast to int64 and turn a scale-out into "10 -> 0".
+    CHECK(error_of(R"({"policies":[{"type":"step","name":"s","metric":"q","threshold":1,
+                     "steps":[{"lower":0,"adjustment":1e19}]}]})") ==
+          "invalid scaling_config.policies[0].steps[0].adjustment: must be within [-2147483647, 2147483647] members, "
+          "got 1e+19");
+    // Durations: 1e10 s overflowed the nanosecond count ("must be non-negative, got -9223372036.85").
+    CHECK(error_of(R"({"policies":[{"type":"rules","rules":[{"metric":"cpu","threshold":80,"action":"scale_up",
+                     "cooldown":1e10}]}]})") ==
+          "invalid scaling_config.policies[0].rules[0].cooldown: must be within [0, 1e+09] seconds, got 10000000000");
+    CHECK(error_of(R"({"policies":[{"type":"panic","metric":"x","target":1,"stable_window":1e10}]})") ==
+          "invalid scaling_config.policies[0].stable_window: must be within [0, 1e+09] seconds, got 10000000000");
+    const auto inf = error_of(R"({"policies":[{"type":"step","name":"s","metric":"q","threshold":1,"cooldown":1e400,
+                                  "steps":[{"lower":0,"adjustment":1}]}]})");
+    CHECK(inf.starts_with("invalid scaling_config"));
+    CHECK(inf.find("-9223372036") == std::string::npos);
+    CHECK(error_of(R"({"policies":[{"type":"target_tracking","metrics":[{"source":"Resource","name":"cpu",
+                     "target_type":"Utilization","target":60}],"downscale_stabilization":1e12}]})") ==
+          "invalid scaling_config.policies[0].downscale_stabilization: must be within [0, 1e+09] seconds, "
+          "got 1000000000000");
+    // A utilization of 4294967396 % wrapped through int32 to 100 %.
+    CHECK(error_of(R"({"policies":[{"type":"target_tracking","metrics":[{"source":"Resource","name":"cpu",
+                     "target_type":"Utilization","target":4294967396}]}]})") ==
+          "invalid scaling_config.policies[0].metrics[0].target: a utilization must be within [1, 1e+06] percent, "
+          "got 4294967396");
+    CHECK(error_of(R"({"policies":[{"type":"target_tracking","metrics":[{"source":"External","name":"q",
+                     "target_type":"Value","target":1e300}]}]})") ==
+          "invalid scaling_config.policies[0].metrics[0].target: must be within [0.001, 1e+12], got 1e+300");
+    CHECK(error_of(R"({"policies":[{"type":"target_tracking","metrics":[{"source":"Pods","name":"q",
+                     "target_type":"AverageValue","target":0.0001}]}]})") ==
+          "invalid scaling_config.policies[0].metrics[0].target: must be within [0.001, 1e+12], got 0.0001");
+    // Panic mode's rates bound the int32 member count the KPA core computes.
+    CHECK(error_of(R"({"policies":[{"type":"panic","metric":"x","target":1,"max_scale_up_rate":1e300}]})") ==
+          "invalid panic_mode_options.max_scale_up_rate: must be at most 1e+06, got 1e+300");
+    CHECK(error_of(R"({"policies":[{"type":"rules","rules":[{"metric":"cpu","threshold":80,"action":"scale_up",
+                     "scale_size":4294967396}]}]})") ==
+          "invalid scaling_config.policies[0].rules[0].scale_size: must be at most 2147483647, got 4294967396");
 }

@@ -334,3 +334,18 @@ TEST_CASE("hpa calculator: huge values saturate instead of overflowing", "[scali
     hpa::resolved_rules rules{0, hpa::select_policy::max, {{hpa::policy_type::pods, 2147483647, 60}}, {}};
     CHECK(hpa::scale_up_limit(10, {}, {}, rules, now) == std::numeric_limits<std::int32_t>::max());
 }
+
+TEST_CASE("hpa calculator: a missing member's huge request times the fallback saturates",
+          "[scaling][hpa][bad_input]") {
+    // c's request is near the int64 limit: request * 100 used to overflow (undefined).
+    constexpr hpa::milli huge = std::numeric_limits<hpa::milli>::max() / 2;
+    std::vector<hpa::member> members{pod("a"), pod("b"), pod("c", huge), pod("d")};
+    std::vector<hpa::resource_sample> samples{usage("a", 50), usage("b", 50)};
+    auto r = calc().resource_utilization(4, 50, "cpu", "", members, samples, now);
+    REQUIRE(r);
+    CHECK(r->usage_ratio == Approx(0.2));
+    // c counts as its whole request: the second ratio is ~2, against the first's direction.
+    REQUIRE(r->adjusted_ratio);
+    CHECK(*r->adjusted_ratio == Approx(2.0).epsilon(0.01));
+    CHECK(r->replicas == 4);
+}

@@ -36,10 +36,18 @@ time_point time_at_age(const json::value& v, const std::string& path) {
     if (v.is_null()) return hpa::zero_time;
     const double age = as_number(v, path);
     if (age >= 1.0e9) return hpa::zero_time;
-    return now - salama::seconds_to_duration(age);
+    // Range-checked before the conversion to nanoseconds.
+    const auto d = salama::checked_seconds_to_duration(age);
+    if (!d) throw bad_input(fmt::format("{}: age {} s is outside [-1e9, 1e9)", path, age));
+    return now - *d;
 }
 
-salama::duration seconds(double s) { return salama::seconds_to_duration(s); }
+/// Seconds from a vector as a duration; outside [-1e9, 1e9] the vector is bad input.
+salama::duration seconds(double s) {
+    const auto d = salama::checked_seconds_to_duration(s);
+    if (!d) throw bad_input(fmt::format("a duration of {} s is outside [-1e9, 1e9]", s));
+    return *d;
+}
 
 // ---- translation of vector parts into API values ------------------------------------------
 

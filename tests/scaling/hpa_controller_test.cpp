@@ -445,3 +445,41 @@ TEST_CASE("hpa controller: a failed metric's condition message names the cause",
           "failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from "
           "resource metrics API");
 }
+
+TEST_CASE("hpa controller: scale-down behavior across reconciles: window, rate policy, events", "[scaling][hpa]") {
+    auto spec = cpu_spec(1, 100);
+    hpa::scaling_rules down;
+    down.stabilization_window_seconds = 60;
+    down.select = hpa::select_policy::max;
+    down.policies = std::vector<hpa::rate_policy>{{hpa::policy_type::percent, 50, 60}};
+    spec.behavior = hpa::behavior{std::nullopt, down};
+    hpa::controller c{spec};
+    hpa::autoscaler_state state;
+    int current = 10;
+    // 10 % against a 50 % target: the metric alone asks for ceil(0.2 * current).
+    auto step = [&](salama::time_point now) {
+        auto d = c.reconcile(input(current, 100, now), state, now);
+        state = d.state;
+        current = d.desired_replicas;
+        return d;
+    };
+    auto d = step(t0);
+    CHECK(d.desired_replicas == 10);  // the window still holds the 10 the controller started from
+    CHECK(d.limit != hpa::limit_reason::scale_down_limit);
+    d = step(t0 + 30s);
+    CHECK(d.desired_replicas == 10);
+    CHECK(d.state.scale_down_events.empty());
+    d = step(t0 + 61s);  // the window has let go of 10: 2 is wanted, the policy allows half
+    CHECK(d.desired_replicas == 5);
+    CHECK(d.limit == hpa::limit_reason::scale_down_limit);
+    REQUIRE(d.state.scale_down_events.size() == 1);
+    CHECK(d.state.scale_down_events[0].replica_change == 5);
+    d = step(t0 + 91s);  // the 5 removed inside the period still count: the period began at 10
+    CHECK(d.desired_replicas == 5);
+    CHECK_FALSE(d.rescale);
+    d = step(t0 + 122s);  // that event left the period: half of 5, truncated as Kubernetes does
+    CHECK(d.desired_replicas == 2);
+    CHECK(d.limit == hpa::limit_reason::scale_down_limit);
+    REQUIRE(d.state.scale_down_events.size() == 1);  // the outdated slot was reused
+    CHECK(d.state.scale_down_events[0].replica_change == 3);
+}

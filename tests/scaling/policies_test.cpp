@@ -298,10 +298,15 @@ TEST_CASE("scale to and from zero with an activation threshold", "[scaling][keda
         auto s = q(5);
         REQUIRE_FALSE(p.recommend(input(s, 3, t0), st).desired.has_value());  // active: inner abstains
         s = q(0);
+        // Cooling down: the inner policy decides (no rule fires at 0, so it abstains) and the
+        // note says how long is left; an empty optional used to pass a "!= 0" check as well.
         auto r = p.recommend(input(s, 3, t0 + 100s), st);
-        CHECK(r.desired != 0);
+        CHECK_FALSE(r.desired.has_value());
+        REQUIRE_FALSE(r.why.notes.empty());
+        CHECK(r.why.notes.back() == "inactive for 100s of the 300s cooldown");
         r = p.recommend(input(s, 3, t0 + 299s), st);
-        CHECK(r.desired != 0);
+        CHECK_FALSE(r.desired.has_value());
+        CHECK(r.why.notes.back() == "inactive for 299s of the 300s cooldown");
         r = p.recommend(input(s, 3, t0 + 300s), st);
         CHECK(r.desired == 0);
         CHECK(r.why.reason.find("scale to zero") != std::string::npos);
@@ -763,4 +768,145 @@ TEST_CASE("scheduled minimums come from the wall-clock input", "[scaling][schedu
     CHECK_THROWS_AS(schedule_floor({.windows = {{.name = "x", .start = 8h, .end = 8h}}, .utc_offset = 0s}),
                     config_error);
     CHECK_THROWS_AS(schedule_floor({.windows = {}, .utc_offset = 0s}), config_error);
+}
+
+TEST_CASE("step adjustments beyond the integer range are refused; sums with the reported size saturate",
+          "[scaling][step][validation][bad_input]") {
+    // 1e19 used to pass, then its cast to int64 turned "scale out" into "scale in 10 -> 0".
+    CHECK_THROWS_WITH(step_scaling({steps_above("q", 1, {{0.0, std::nullopt, 1e19}})}),
+                      Catch::Contains("step_scaling.policies[0].steps[0].adjustment: must be within "
+                                      "[-2147483647, 2147483647] members, got 1e+19"));
+    auto exact = steps_above("q", 1, {{0.0, std::nullopt, -1e19}});
+    exact.type = adjustment_type::exact_capacity;
+    CHECK_THROWS_WITH(step_scaling({exact}), Catch::Contains("steps[0].adjustment"));
+    auto pct = steps_above("q", 1, {{0.0, std::nullopt, 1e300}});
+    pct.type = adjustment_type::percent_change_in_capacity;
+    CHECK_THROWS_WITH(step_scaling({pct}),
+                      Catch::Contains("steps[0].adjustment: must be within [-1e+06, 1e+06] percent, got 1e+300"));
+    auto mag = pct;
+    mag.steps[0].adjustment = 10;
+    mag.min_adjustment_magnitude = std::numeric_limits<std::int64_t>::max();
+    CHECK_THROWS_WITH(step_scaling({mag}), Catch::Contains("min_adjustment_magnitude: must be within [0, 2147483647]"));
+    CHECK_THROWS_WITH(step_scaling({steps_above("q", 1, {{0.0, std::nullopt, 1}}, duration::max())}),
+                      Catch::Contains("step_scaling.policies[0].cooldown: must be within [0, 1e+09] seconds"));
+    CHECK_THROWS_WITH(
+        step_scaling(std::vector<scaling_rule>{{.name = "", .metric = "q", .threshold = 1,
+                                                .action = scale_action::scale_up, .cooldown = 0s,
+                                                .scale_size = std::int64_t{1} << 40}}),
+        Catch::Contains("scaling_rules[0].scale_size: must be at most 2147483647"));
+
+    // The largest valid steps, applied to the largest size an actuator could report.
+    constexpr auto big = std::numeric_limits<std::int64_t>::max() - 1;
+    const auto up = steps_above("q", 1, {{0.0, std::nullopt, 2147483647}});
+    CHECK(up.apply_step(up.steps[0], big) == std::numeric_limits<std::int64_t>::max());
+    CHECK(up.apply_step(up.steps[0], 10) == 2147483657);
+    auto pct_up = steps_above("q", 1, {{0.0, std::nullopt, 1e6}});
+    pct_up.type = adjustment_type::percent_change_in_capacity;
+    CHECK(pct_up.apply_step(pct_up.steps[0], big) == std::numeric_limits<std::int64_t>::max());
+    auto pct_down = steps_below("q", 1, {{std::nullopt, 0.0, -1e6}});
+    pct_down.type = adjustment_type::percent_change_in_capacity;
+    CHECK(pct_down.apply_step(pct_down.steps[0], big) == 0);
+
+    // A valid large step through the policy: 10 members scale out, never in.
+    step_scaling g({steps_above("q", 1, {{0.0, std::nullopt, 2147483647}})});
+    auto st = g.initial_state();
+    snapshot s(t0);
+    REQUIRE(s.add("q", 5));
+    const auto r = g.recommend(input(s, 10), st);
+    REQUIRE(r.desired);
+    CHECK(*r.desired == 2147483657);
+}
+
+TEST_CASE("panic mode: rates beyond 1e6 are refused; a huge demand or size stays positive",
+          "[scaling][knative][validation][bad_input]") {
+    panic_mode_options o;
+    o.metric.name = "concurrency";
+    o.target = 1;
+    auto bad = o;
+    bad.max_scale_up_rate = 1e300;
+    CHECK_THROWS_WITH(panic_mode(bad),
+                      Catch::Contains("panic_mode_options.max_scale_up_rate: must be at most 1e+06, got 1e+300"));
+    bad = o;
+    bad.max_scale_down_rate = std::numeric_limits<double>::max();
+    CHECK_THROWS_WITH(panic_mode(bad), Catch::Contains("panic_mode_options.max_scale_down_rate: must be at most"));
+    bad = o;
+    bad.stable_window = duration::max();
+    CHECK_THROWS_WITH(panic_mode(bad), Catch::Contains("panic_mode_options.stable_window: must be within"));
+
+    // 1e12 reported members and a demand of 1e15: the KPA core's int32 conversion used to
+    // give INT32_MIN, which the recommender then clamped to its minimum.
+    o.max_scale_up_rate = 1e6;
+    panic_mode p(o);
+    auto st = p.initial_state();
+    snapshot s(t0);
+    REQUIRE(s.add("concurrency", 1e15));
+    const auto r = p.recommend(input(s, 1'000'000'000'000), st);
+    REQUIRE(r.desired);
+    CHECK(*r.desired >= 2147483646);  // positive, at the int32 edge (used to be INT32_MIN)
+}
+
+TEST_CASE("step group: the largest scale-out wins and starts its own cooldown; an undone decision restores the cooldowns",
+          "[scaling][step][cooldown]") {
+    step_scaling g({steps_above("cpu", 50, {{0.0, std::nullopt, 1}}, 100s),
+                    steps_above("queue", 10, {{0.0, std::nullopt, 3}}, 400s),
+                    steps_below("cpu", 20, {{std::nullopt, 0.0, -1}}, 200s)});
+    snapshot both(t0);
+    REQUIRE(both.add("cpu", 60));
+    REQUIRE(both.add("queue", 20));
+    auto st = g.initial_state();
+    auto r = g.recommend(input(both, 4, t0), st);
+    REQUIRE(r.desired);
+    CHECK(*r.desired == 7);  // queue's +3 beats cpu's +1
+    CHECK(r.why.policy == "queue_out");
+    CHECK(r.fired.size() == 2);
+    REQUIRE(st.out_until);
+    CHECK(*st.out_until == t0 + 400s);  // the winner's cooldown, not cpu's 100 s
+    CHECK(st.out_base == 4);
+
+    SECTION("a final decision that moved up keeps the cooldown") {
+        decision up;
+        up.current = 4;
+        up.desired = 7;
+        g.on_decision(up, st);
+        REQUIRE(st.out_until);
+        CHECK(*st.out_until == t0 + 400s);
+    }
+    SECTION("a final decision held back (another limit) restores the cooldowns before it") {
+        decision held;
+        held.current = 4;
+        held.desired = 4;
+        g.on_decision(held, st);
+        CHECK_FALSE(st.out_until.has_value());
+        CHECK(st.out_base == 0);
+        // So the next evaluation acts again instead of counting 3 members never added.
+        r = g.recommend(input(both, 4, t0 + 10s), st);
+        REQUIRE(r.desired);
+        CHECK(*r.desired == 7);
+    }
+    SECTION("an undone scale-in restores the scale-in cooldown that ran before") {
+        snapshot low(t0);
+        REQUIRE(low.add("cpu", 10));
+        REQUIRE(low.add("queue", 0));
+        auto st2 = g.initial_state();
+        auto in1 = g.recommend(input(low, 5, t0), st2);
+        REQUIRE(in1.desired);
+        REQUIRE(*in1.desired == 4);
+        decision moved;
+        moved.current = 5;
+        moved.desired = 4;
+        g.on_decision(moved, st2);
+        REQUIRE(st2.in_until);
+        CHECK(*st2.in_until == t0 + 200s);
+        auto in2 = g.recommend(input(low, 4, t0 + 250s), st2);  // the cooldown is over
+        REQUIRE(in2.desired);
+        CHECK(*in2.desired == 3);
+        REQUIRE(st2.in_until);
+        CHECK(*st2.in_until == t0 + 450s);
+        decision floor_held;  // a floor kept it at 4
+        floor_held.current = 4;
+        floor_held.desired = 4;
+        g.on_decision(floor_held, st2);
+        REQUIRE(st2.in_until);
+        CHECK(*st2.in_until == t0 + 200s);
+    }
 }

@@ -263,3 +263,22 @@ TEST_CASE("recommender options are validated", "[scaling][recommender][validatio
           "recommender_options.fallback.failure_threshold");
     CHECK(field_of({.resource = "cpu", .min_replicas = 0, .max_replicas = 3, .fallback = {}}).empty());
 }
+
+TEST_CASE("one policy missing its metric and the others abstaining: the fallback never scales down",
+          "[scaling][recommender][fallback][bad_input]") {
+    auto rec = make({.resource = "cpu", .min_replicas = 1, .max_replicas = 10,
+                     .fallback = {.mode = fallback_mode::replicas, .replicas = 3, .failure_threshold = 1}});
+    auto st = rec.initial_state();
+    snapshot s(t0);
+    REQUIRE(s.add("queue", 50));  // inside the band: no rule fires; cpu is missing
+    auto d = rec.evaluate_in_place(input(s, 10), st);
+    CHECK(d.desired == 10);  // used to be 3
+    CHECK(d.why.limited_by == limit::partial_metrics);
+    CHECK(d.why.reason.find("no scale-down on partial data") != std::string::npos);
+    // Below the fallback size it still raises: only scale-downs are held.
+    d = rec.evaluate_in_place(input(s, 2), st);
+    CHECK(d.desired == 3);
+    // Nothing at all: the fallback acts as configured.
+    snapshot none(t0);
+    CHECK(rec.evaluate_in_place(input(none, 10), st).desired == 3);
+}

@@ -8,6 +8,7 @@
 #include <salama/scaling/target_tracking.hpp>
 
 #include <chrono>
+#include <limits>
 
 using namespace salama;
 using namespace salama::scaling;
@@ -115,7 +116,10 @@ TEST_CASE("target tracking composes with rules by max, and with scale to zero", 
         snapshot idle(t0);
         REQUIRE(idle.add("queue", 0));
         k = kr.evaluate_in_place(input(idle, 4, t0 + 60s), ks);
-        CHECK(k.desired != 0);
+        // Inside the cooldown the HPA decides: its legacy stabilization keeps the 9 it wanted
+        // 30 s ago, bounded by the scale-up limit max(2 * 4, 4) = 8. Never zero yet.
+        CHECK(k.desired == 8);
+        CHECK(k.why.limited_by == limit::scale_up_rate);
         k = kr.evaluate_in_place(input(idle, 4, t0 + 360s), ks);
         CHECK(k.desired == 0);
     }
@@ -160,5 +164,30 @@ TEST_CASE("inside a recommender, the recommender's bounds are the only bounds", 
         const auto s4 = members("cpu", {100, 100, 100, 100});
         auto d2 = low.evaluate_in_place(input(s4, 4), st2);
         CHECK(d2.desired == 5);
+    }
+}
+
+TEST_CASE("members without metrics are one counted entry, not one object each", "[scaling][target][bad_input]") {
+    SECTION("the count weighs the conservative fill like that many members") {
+        auto tt = cpu_at(30);
+        auto st = tt.initial_state();
+        const auto s = members("cpu", {100, 100});  // 2 of 5 report
+        auto r = tt.recommend(input(s, 5), st);
+        REQUIRE(r.desired);
+        // 3 missing at 0 %: 200 / 500 = 40 % against 30 % -> 1.333; ceil(1.333 * 5) = 7.
+        CHECK(*r.desired == 7);
+    }
+    SECTION("a reported size near INT32_MAX costs one entry (it used to exhaust memory)") {
+        auto tt = cpu_at(60, std::numeric_limits<std::int32_t>::max());
+        auto st = tt.initial_state();
+        const auto s = members("cpu", {90, 90});
+        auto r = tt.recommend(input(s, 2'000'000'000), st);
+        REQUIRE(r.desired);
+        // Up by the reporting members, but the missing ones at 0 % reverse it: keep.
+        CHECK(*r.desired == 2'000'000'000);
+        // A size beyond int32 is clamped, not wrapped.
+        auto big = tt.recommend(input(s, std::int64_t{1} << 40), st);
+        REQUIRE(big.desired);
+        CHECK(*big.desired == std::numeric_limits<std::int32_t>::max());
     }
 }

@@ -36,14 +36,18 @@ enum class window_averaging {
 
 /// Settings of panic_mode (Knative's defaults).
 struct panic_mode_options {
+    /// The largest scale-up or scale-down rate: beyond it the rate limits no longer bound the
+    /// member count to the int32 range the KPA core computes in.
+    static constexpr double max_rate = 1e6;
+
     std::string name = "panic_mode";
     metric_query metric{{}, {}, aggregation::sum, false};  ///< total load across members
     double target = std::numeric_limits<double>::quiet_NaN();  ///< load one member should carry; > 0
-    duration stable_window = std::chrono::seconds(60);
+    duration stable_window = std::chrono::seconds(60);  ///< within (0, max_duration_seconds]
     double panic_window_percentage = 10;  ///< panic window = this % of the stable window (at least 1 s)
     double panic_threshold = 2.0;         ///< panic when panic desired / ready >= this
-    double max_scale_up_rate = 1000;      ///< at most ceil(rate * ready) members
-    double max_scale_down_rate = 2;       ///< at least floor(ready / rate) members
+    double max_scale_up_rate = 1000;      ///< at most ceil(rate * ready) members; within (1, max_rate]
+    double max_scale_down_rate = 2;       ///< at least floor(ready / rate) members; within (1, max_rate]
     /// Load one member can carry, for the excess burst capacity; NaN: target / 0.7 (Knative's
     /// default utilization).
     double total = std::numeric_limits<double>::quiet_NaN();
@@ -66,14 +70,19 @@ struct panic_mode_options {
                 metric.name.empty() ? "must not be empty" : "must match [a-zA-Z_:][a-zA-Z0-9_:]*");
         v.positive("target", target);
         v.positive("stable_window", to_seconds(stable_window));
+        v.duration_range("stable_window", stable_window);
         v.check(std::isfinite(panic_window_percentage) && panic_window_percentage > 0 && panic_window_percentage <= 100,
                 "panic_window_percentage", fmt::format("must be within (0, 100], got {}", panic_window_percentage));
         v.check(std::isfinite(panic_threshold) && panic_threshold > 1, "panic_threshold",
                 fmt::format("must be greater than 1, got {}", panic_threshold));
         v.check(std::isfinite(max_scale_up_rate) && max_scale_up_rate > 1, "max_scale_up_rate",
                 fmt::format("must be greater than 1, got {}", max_scale_up_rate));
+        v.check(!(max_scale_up_rate > max_rate), "max_scale_up_rate",
+                fmt::format("must be at most {:g}, got {}", max_rate, max_scale_up_rate));
         v.check(std::isfinite(max_scale_down_rate) && max_scale_down_rate > 1, "max_scale_down_rate",
                 fmt::format("must be greater than 1, got {}", max_scale_down_rate));
+        v.check(!(max_scale_down_rate > max_rate), "max_scale_down_rate",
+                fmt::format("must be at most {:g}, got {}", max_rate, max_scale_down_rate));
         v.check(std::isnan(total) || (std::isfinite(total) && total > 0), "total",
                 fmt::format("must be positive (or NaN for target / 0.7), got {}", total));
         v.check(std::isfinite(target_burst_capacity) && (target_burst_capacity >= 0 || target_burst_capacity == -1),
@@ -161,7 +170,12 @@ public:
             panic_avg = st.panic.mean(in.now).value_or(*reading.value);
         }
 
-        const std::int64_t ready = in.ready_members();
+        // The KPA core converts its result to int32 as Go does (out of range gives INT32_MIN):
+        // keep the ready count and the demand it sees within that range.
+        const std::int64_t ready = std::clamp<std::int64_t>(in.ready_members(), 0, max_members);
+        const double demand_cap = opts_.target * static_cast<double>(max_members - 1);
+        stable_avg = std::min(stable_avg, demand_cap);
+        panic_avg = std::min(panic_avg, demand_cap);
         if (!st.core) st.core = kpa::make_state(spec_, ready, kpa::pod_count_status::ok, in.now);
         const kpa::decider_input di{in.now, ready, kpa::pod_count_status::ok, stable_avg, panic_avg,
                                     kpa::metric_status::ok};

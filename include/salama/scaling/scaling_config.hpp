@@ -109,8 +109,14 @@ public:
         if (!v.is_array()) fail(at(key), "must be an array");
         return v.as_array();
     }
+    // Range-checked before the conversion: 1e10 or 1e400 (infinity) would overflow the
+    // nanosecond count.
     duration seconds(std::string_view key, duration def) const {
-        return seconds_to_duration(number(key, to_seconds(def)));
+        const double s = number(key, to_seconds(def));
+        if (s < 0) fail(at(key), fmt::format("must be non-negative, got {}", s));
+        if (!(std::isfinite(s) && s <= max_duration_seconds))
+            fail(at(key), fmt::format("must be within [0, {:g}] seconds, got {}", max_duration_seconds, s));
+        return seconds_to_duration(s);
     }
     template <class Enum>
     Enum choice(std::string_view key, std::initializer_list<std::pair<std::string_view, Enum>> options,
@@ -201,6 +207,11 @@ inline any_policy parse_step(const boost::json::value& v, const std::string& pat
     return any_policy(step_scaling({p}, p.name));
 }
 
+/// The largest utilization target a configuration may give, in percent of the request.
+inline constexpr double max_target_utilization = 1e6;
+/// The largest value or average-value target, so that its milli-units stay exact in a double.
+inline constexpr double max_target_value = 1e12;
+
 inline any_policy parse_target_tracking(const boost::json::value& v, const std::string& path,
                                         const recommender_options& ro) {
     json_fields f(v, path, {"type", "name", "metrics", "tolerance", "downscale_stabilization", "member_label"});
@@ -230,14 +241,21 @@ inline any_policy parse_target_tracking(const boost::json::value& v, const std::
                                                      {"Value", hpa::target_type::value}});
         const double target = m.number("target");
         if (!(std::isfinite(target) && target > 0)) json_fields::fail(m.at("target"), fmt::format("must be positive, got {}", target));
+        // Range-checked before the integer conversions: 4294967396 % would wrap through int32.
         if (ms.target.type == hpa::target_type::utilization) {
             if (ms.type != hpa::metric_source_type::resource)
                 json_fields::fail(m.at("target_type"), "Utilization applies to Resource metrics only");
+            if (!(target >= 1 && target <= max_target_utilization))
+                json_fields::fail(m.at("target"), fmt::format("a utilization must be within [1, {:g}] percent, got {}",
+                                                             max_target_utilization, target));
             ms.target.average_utilization = static_cast<std::int32_t>(std::lround(target));
-        } else if (ms.target.type == hpa::target_type::average_value) {
-            ms.target.average_value_milli = static_cast<hpa::milli>(std::llround(target * 1000));
         } else {
-            ms.target.value_milli = static_cast<hpa::milli>(std::llround(target * 1000));
+            if (!(target >= 0.001 && target <= max_target_value))
+                json_fields::fail(m.at("target"),
+                                  fmt::format("must be within [0.001, {:g}], got {}", max_target_value, target));
+            const auto milli = static_cast<hpa::milli>(std::llround(target * 1000));
+            if (ms.target.type == hpa::target_type::average_value) ms.target.average_value_milli = milli;
+            else ms.target.value_milli = milli;
         }
         o.spec.metrics.push_back(std::move(ms));
     }

@@ -27,7 +27,7 @@ struct scaling_rule {
     double threshold = std::numeric_limits<double>::quiet_NaN();  ///< must be set
     scale_action action = scale_action::scale_up;
     duration cooldown = std::chrono::seconds(300);  ///< wait after this rule acted
-    std::int64_t scale_size = 1;              ///< members added or removed; > 0
+    std::int64_t scale_size = 1;              ///< members added or removed; within [1, max_members]
 
     /// The name, or "<metric>_<action>" when none was given.
     std::string display_name() const {
@@ -43,7 +43,10 @@ struct scaling_rule {
                                : fmt::format("must match [a-zA-Z_:][a-zA-Z0-9_:]*, got '{}'", metric));
         v.finite("threshold", threshold);
         v.non_negative("cooldown", to_seconds(cooldown));
+        v.duration_range("cooldown", cooldown);
         v.check(scale_size > 0, "scale_size", fmt::format("must be positive, got {}", scale_size));
+        v.check(scale_size <= max_members, "scale_size",
+                fmt::format("must be at most {}, got {}", max_members, scale_size));
         v.throw_if_failed();
     }
 };

@@ -47,8 +47,14 @@ enum class breach {
 struct step_adjustment {
     std::optional<double> lower{};  ///< offset from the threshold where the step starts
     std::optional<double> upper{};  ///< offset where it ends
-    double adjustment = 0;        ///< members, percent, or exact capacity (by adjustment_type)
+    /// Members, percent, or exact capacity (by adjustment_type). Members and capacities are
+    /// whole numbers of magnitude at most max_members (2147483647); percentages at most
+    /// max_step_percent (1e6) in magnitude.
+    double adjustment = 0;
 };
+
+/// The largest percent change one step may ask for (10,000 times the capacity).
+inline constexpr double max_step_percent = 1e6;
 
 /// A step scaling policy.
 struct step_policy_options {
@@ -58,8 +64,9 @@ struct step_policy_options {
     breach when = breach::above;
     adjustment_type type = adjustment_type::change_in_capacity;
     std::vector<step_adjustment> steps{};                ///< ordered, contiguous, covering the breach side
-    std::int64_t min_adjustment_magnitude = 0;         ///< percent steps only: the least change
-    duration cooldown = std::chrono::seconds(300);
+    /// Percent steps only: the least change, within [0, max_members].
+    std::int64_t min_adjustment_magnitude = 0;
+    duration cooldown = std::chrono::seconds(300);  ///< within [0, max_duration_seconds]
 
     /// Throws config_error naming the field: NaN threshold, negative cooldown, steps that
     /// overlap, leave a gap, or do not start at the threshold, a non-integral change, ...
@@ -71,8 +78,9 @@ struct step_policy_options {
                                     : fmt::format("must match [a-zA-Z_:][a-zA-Z0-9_:]*, got '{}'", metric.name));
         v.finite("threshold", threshold);
         v.non_negative("cooldown", to_seconds(cooldown));
-        v.check(min_adjustment_magnitude >= 0, "min_adjustment_magnitude",
-                fmt::format("must be non-negative, got {}", min_adjustment_magnitude));
+        v.duration_range("cooldown", cooldown);
+        v.check(min_adjustment_magnitude >= 0 && min_adjustment_magnitude <= max_members, "min_adjustment_magnitude",
+                fmt::format("must be within [0, {}], got {}", max_members, min_adjustment_magnitude));
         v.check(min_adjustment_magnitude == 0 || type == adjustment_type::percent_change_in_capacity,
                 "min_adjustment_magnitude", "applies only to percent_change_in_capacity steps");
         v.check(!steps.empty(), "steps", "must not be empty");
@@ -83,9 +91,17 @@ struct step_policy_options {
             const auto& s = steps[i];
             const std::string at = fmt::format("steps[{}]", i);
             v.finite(at + ".adjustment", s.adjustment);
-            if (type != adjustment_type::percent_change_in_capacity)
+            if (type != adjustment_type::percent_change_in_capacity) {
                 v.check(std::isfinite(s.adjustment) && s.adjustment == std::trunc(s.adjustment),
                         at + ".adjustment", fmt::format("must be a whole number of members, got {}", s.adjustment));
+                // Checked before any cast to an integer: 1e19 would not fit an int64.
+                v.check(!(std::abs(s.adjustment) > static_cast<double>(max_members)), at + ".adjustment",
+                        fmt::format("must be within [-{0}, {0}] members, got {1}", max_members, s.adjustment));
+            } else {
+                v.check(!(std::abs(s.adjustment) > max_step_percent), at + ".adjustment",
+                        fmt::format("must be within [-{0:g}, {0:g}] percent, got {1}", max_step_percent,
+                                    s.adjustment));
+            }
             if (type == adjustment_type::exact_capacity)
                 v.check(!(s.adjustment < 0), at + ".adjustment",
                         fmt::format("an exact capacity must be non-negative, got {}", s.adjustment));
@@ -137,31 +153,55 @@ struct step_policy_options {
         return nullptr;
     }
 
-    /// The capacity a step asks for from `base` (never negative).
+    /// The capacity a step asks for from `base` (never negative). The step must come from
+    /// validated options; `base` is what the actuator reports, so the sums saturate instead
+    /// of overflowing.
     std::int64_t apply_step(const step_adjustment& s, std::int64_t base) const noexcept {
+        base = std::max<std::int64_t>(0, base);
         std::int64_t target = base;
         switch (type) {
         case adjustment_type::change_in_capacity:
-            target = base + static_cast<std::int64_t>(s.adjustment);
+            target = add_saturating(base, clamp_to_members(s.adjustment));
             break;
         case adjustment_type::exact_capacity:
-            target = static_cast<std::int64_t>(s.adjustment);
+            target = clamp_to_members(s.adjustment);
             break;
         case adjustment_type::percent_change_in_capacity: {
             const double raw = static_cast<double>(base) * s.adjustment / 100.0;
             // Beyond +-1 the change is rounded toward zero; within, it is at least one member.
-            std::int64_t delta = std::abs(raw) >= 1 ? static_cast<std::int64_t>(std::trunc(raw))
-                                 : raw > 0         ? 1
-                                 : raw < 0         ? -1
-                                                   : 0;
+            constexpr double int64_edge = 9.2233720368547758e18;
+            std::int64_t delta = !(std::abs(raw) < int64_edge) ? (raw > 0 ? std::numeric_limits<std::int64_t>::max()
+                                                                           : -std::numeric_limits<std::int64_t>::max())
+                                 : std::abs(raw) >= 1 ? static_cast<std::int64_t>(std::trunc(raw))
+                                 : raw > 0            ? 1
+                                 : raw < 0            ? -1
+                                                      : 0;
             const std::int64_t sign = s.adjustment > 0 ? 1 : s.adjustment < 0 ? -1 : 0;
-            if (sign != 0 && std::abs(delta) < min_adjustment_magnitude) delta = sign * min_adjustment_magnitude;
-            target = base + delta;
+            if (sign != 0 && delta > -min_adjustment_magnitude && delta < min_adjustment_magnitude)
+                delta = sign * min_adjustment_magnitude;
+            target = add_saturating(base, delta);
             break;
         }
         }
         return std::max<std::int64_t>(0, target);
     }
+
+private:
+    // A validated member count is within +-max_members; the clamp keeps an unvalidated one
+    // from an undefined cast.
+    static std::int64_t clamp_to_members(double v) noexcept {
+        if (std::isnan(v)) return 0;
+        return static_cast<std::int64_t>(std::clamp(v, -static_cast<double>(max_members), static_cast<double>(max_members)));
+    }
+    static std::int64_t add_saturating(std::int64_t a, std::int64_t b) noexcept {
+        constexpr auto hi = std::numeric_limits<std::int64_t>::max();
+        constexpr auto lo = std::numeric_limits<std::int64_t>::min();
+        if (b > 0 && a > hi - b) return hi;
+        if (b < 0 && a < lo - b) return lo;
+        return a + b;
+    }
+
+public:
 };
 
 /// Makes the one-step policy a simple scaling_rule stands for.

@@ -107,8 +107,12 @@ public:
         }
         for (const auto& n : names) ri.members.push_back(make_member(n, spec));
         // Members the actuator counts that sent no sample: the HPA treats them as missing.
-        for (std::int64_t i = static_cast<std::int64_t>(names.size()); i < in.current; ++i)
-            ri.members.push_back(make_member(fmt::format("unreported-{}", i), spec));
+        // One entry stands for all of them, so a reported size of millions costs nothing.
+        if (const auto unreported = in.current - static_cast<std::int64_t>(names.size()); unreported > 0) {
+            auto m = make_member(fmt::format("unreported members ({})", unreported), spec);
+            m.count = clamp32(unreported);
+            ri.members.push_back(std::move(m));
+        }
 
         for (const auto& m : spec.metrics) ri.readings.push_back(reading_for(m, in.metrics, notes));
 

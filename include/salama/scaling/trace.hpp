@@ -33,6 +33,10 @@ struct trace {
     std::vector<trace_frame> frames;
 };
 
+/// The latest timestamp a trace may hold (Unix seconds, year 2096): with the earliest at 0, a
+/// trace spans at most 4e9 s, which `origin` plus int64 nanoseconds holds.
+inline constexpr std::int64_t max_trace_timestamp = 4'000'000'000;
+
 /// Parses trace CSV text. `origin` is the monotonic time given to the first frame; later
 /// frames keep their distance from it. A malformed trace is errc::parse_error whose detail
 /// says "line N: reason".
@@ -67,6 +71,9 @@ inline result<trace> parse_trace(std::string_view text, time_point origin = time
         auto [tp, tec] = std::from_chars(f[0].data(), f[0].data() + f[0].size(), ts);
         if (tec != std::errc{} || tp != f[0].data() + f[0].size())
             return fail(fmt::format("timestamp '{}' is not whole Unix seconds", f[0]));
+        // Bounded so that the distance from the first frame converts to nanoseconds exactly.
+        if (ts < 0 || ts > max_trace_timestamp)
+            return fail(fmt::format("timestamp {} is outside [0, {}]", ts, max_trace_timestamp));
         double v = 0;
         auto [vp, vec] = std::from_chars(f[3].data(), f[3].data() + f[3].size(), v);
         if (vec != std::errc{} || vp != f[3].data() + f[3].size())

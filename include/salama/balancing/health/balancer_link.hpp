@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <functional>
+#include <set>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -55,7 +56,8 @@ std::function<void(const health_change&)> apply_health_to(Balancer& lb, clock_re
 /// removed host's series go with it):
 ///   salama_outlier_ejections_total{node,reason}, salama_outlier_returns_total{node},
 ///   salama_outlier_ejected_hosts, salama_outlier_evaluations_total.
-/// Hosts are tracked from add_host(), or on their first outcome.
+/// Hosts are tracked from add_host(), or on their first outcome; a host no longer in the
+/// balancer is forgotten at the next evaluate().
 template <balancing::health_controlled Balancer>
 class outlier_monitor {
 public:
@@ -181,6 +183,7 @@ private:
         }
 
         std::vector<outlier_event> evaluate(time_point now) {
+            forget_removed(now);
             auto events = take_pending();
             std::vector<outlier_event> swept;
             {
@@ -194,6 +197,20 @@ private:
             out.reserve(events.size());
             for (auto& e : events) out.push_back(std::move(e.event));
             return out;
+        }
+
+        // Hosts that left the balancer are forgotten with their series: kept, they would
+        // inflate the max_ejection_percent denominator and let more live hosts be ejected.
+        void forget_removed(time_point now) {
+            std::set<std::string, std::less<>> present;
+            for (auto& n : lb->nodes(now)) present.insert(std::move(n.id));
+            std::lock_guard lk(mu);
+            for (const auto& h : detector.hosts()) {
+                if (present.count(h.node_id) != 0) continue;
+                (void)detector.remove_host(h.node_id);
+                ejections.remove("node", h.node_id);
+                returns.remove("node", h.node_id);
+            }
         }
 
         void apply(const std::vector<pending_event>& events) {

@@ -47,13 +47,27 @@ struct health_check_options {
     /// The deadline of one probe, on top of the probe's own timeout: a probe still running
     /// then is abandoned and counts as a "timeout" failure.
     duration probe_deadline = std::chrono::seconds(10);
+    /// The most probes running at once, within [1, 65536]; the others of a round wait for a
+    /// free slot, so a round over many targets holds a bounded number of sockets.
+    std::size_t max_in_flight = 64;
+    /// The deadline of a whole round, within (0, 1e9] seconds: probes still running then are
+    /// cancelled and probes not yet started are skipped, each counting as a "timeout"
+    /// failure. Many slow targets therefore cannot stretch a round without bound.
+    duration round_deadline = std::chrono::seconds(30);
 
     /// Throws config_error naming the first invalid field.
     void validate() const {
         validator v{"health_check_options"};
         v.positive("interval", to_seconds(interval));
+        v.duration_range("interval", interval);
         v.non_negative("jitter", to_seconds(jitter));
+        v.duration_range("jitter", jitter);
         v.positive("probe_deadline", to_seconds(probe_deadline));
+        v.duration_range("probe_deadline", probe_deadline);
+        v.check(max_in_flight >= 1 && max_in_flight <= 65536, "max_in_flight",
+                fmt::format("must be within [1, 65536], got {}", max_in_flight));
+        v.positive("round_deadline", to_seconds(round_deadline));
+        v.duration_range("round_deadline", round_deadline);
         v.throw_if_failed();
         thresholds.validate("health_check_options.thresholds");
     }
@@ -168,8 +182,9 @@ public:
         return out;
     }
 
-    /// Runs one round on the checker's strand: probes all targets concurrently (each within
-    /// probe_deadline), waits for every probe, applies the results, reports transitions.
+    /// Runs one round on the checker's strand: probes all targets concurrently (at most
+    /// max_in_flight at once, each within probe_deadline, all within round_deadline), waits
+    /// for every probe, applies the results, reports transitions.
     /// Cancelled, it applies nothing and cancels the probes in flight.
     awaitable<check_round> check_once() {
         return asio::co_spawn(loop_.executor(), impl::round(impl_), asio::use_awaitable);
@@ -219,11 +234,16 @@ private:
     // Shared by one round and its probes: probes still in flight after the round ended
     // write into memory that is still alive.
     struct round_state {
-        round_state(const loop_executor& ex, std::size_t n) : done(ex, n == 0 ? 1 : n), cancels(n), outcomes(n) {}
+        // One slot per probe and one for the round's deadline: a send never finds it full.
+        round_state(const loop_executor& ex, std::size_t n)
+            : done(ex, n + 1), deadline(ex), cancels(n), outcomes(n), finished(n, false) {}
         std::vector<health_target> targets;
         channel done;
+        asio::steady_timer deadline;
+        bool deadline_passed = false;
         std::vector<asio::cancellation_signal> cancels;  // one per probe; touched on the strand
         std::vector<outcome> outcomes;
+        std::vector<bool> finished;  // touched on the strand
     };
 
     struct impl {
@@ -279,7 +299,17 @@ private:
                 o.reason = r->healthy ? "" : "unhealthy";
                 o.detail = r->detail;
             }
+            if (st->finished[i]) co_return;  // the round's deadline already counted it
             st->outcomes[i] = std::move(o);
+            st->finished[i] = true;
+            st->done.try_send(error_code{});
+        }
+
+        static awaitable<void> round_timer(std::shared_ptr<round_state> st, duration limit) {
+            st->deadline.expires_after(limit);
+            auto [ec] = co_await st->deadline.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;  // the round ended first
+            st->deadline_passed = true;
             st->done.try_send(error_code{});
         }
 
@@ -294,19 +324,45 @@ private:
             const std::size_t n = targets.size();
             auto st = std::make_shared<round_state>(s.ex, n);
             st->targets = std::move(targets);
-            for (std::size_t i = 0; i < n; ++i)
-                asio::co_spawn(s.ex, probe_one(self, st, i),
-                               asio::bind_cancellation_slot(st->cancels[i].slot(), asio::detached));
+            // At most max_in_flight probes run at once; each one that ends starts the next.
+            std::size_t started = 0;
+            auto launch = [&](std::size_t running) {
+                while (started < n && running < s.opts.max_in_flight) {
+                    asio::co_spawn(s.ex, probe_one(self, st, started),
+                                   asio::bind_cancellation_slot(st->cancels[started].slot(), asio::detached));
+                    ++started;
+                    ++running;
+                }
+            };
+            launch(0);
+            if (n > 0) asio::co_spawn(s.ex, round_timer(st, s.opts.round_deadline), asio::detached);
             check_round out;
-            for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t done = 0; done < n;) {
                 auto [ec] = co_await st->done.async_receive(asio::as_tuple(asio::use_awaitable));
                 if (ec || co_await cancelled_here()) {
                     // Stopped: cancel the probes in flight (they end within their deadline at
                     // the latest) and apply nothing.
+                    st->deadline.cancel();
                     for (auto& c : st->cancels) c.emit(asio::cancellation_type::terminal);
                     throw boost::system::system_error(asio::error::operation_aborted);
                 }
+                if (st->deadline_passed) {
+                    // Cancel what runs, skip what waits: both count as timeouts.
+                    for (std::size_t i = 0; i < n; ++i) {
+                        if (st->finished[i]) continue;
+                        st->finished[i] = true;
+                        st->outcomes[i] = outcome{false, {}, "timeout",
+                                                  fmt::format("the round's deadline ({:g}s) passed {}",
+                                                              to_seconds(s.opts.round_deadline),
+                                                              i < started ? "while probing" : "before the probe started")};
+                        if (i < started) st->cancels[i].emit(asio::cancellation_type::terminal);
+                    }
+                    break;
+                }
+                ++done;
+                launch(started - done);
             }
+            st->deadline.cancel();
             s.apply(*st, out);
             co_return out;
         }

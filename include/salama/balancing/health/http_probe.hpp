@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace salama::balancing::health {
@@ -62,6 +63,37 @@ struct http_probe_options {
         return false;
     }
 };
+
+/// The health a response status means under `o`: healthy when the status is expected.
+inline health response_health(unsigned status, const http_probe_options& o, duration latency) {
+    const bool ok = o.accepts(status);
+    return health{ok, latency, ok ? fmt::format("status {}", status) : fmt::format("status {} not expected", status)};
+}
+
+/// The pure part of a check: reads the response header at the start of `bytes` as the probe
+/// does (the body is never read; a header over `o.header_limit` bytes is refused) and says
+/// what it means. errc::protocol_error when the bytes are not an HTTP/1.x response header,
+/// when the header is larger than the limit, or when it is incomplete.
+inline result<health> check_response(std::string_view bytes, const http_probe_options& o, duration latency = {}) {
+    namespace http = boost::beast::http;
+    http::response_parser<http::empty_body> parser;
+    parser.header_limit(o.header_limit);
+    parser.eager(false);
+    error_code ec;
+    std::size_t used = 0;
+    while (!parser.is_header_done()) {
+        const std::size_t n = parser.put(boost::asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+        used += n;
+        if (ec == http::error::need_more) {
+            if (used == bytes.size() || n == 0)
+                return error(errc::protocol_error, "incomplete response header");
+            ec = {};
+            continue;
+        }
+        if (ec) return error(errc::protocol_error, fmt::format("malformed response header: {}", ec.message()));
+    }
+    return response_health(parser.get().result_int(), o, latency);
+}
 
 /// Sends `GET <path>` (HTTP/1.1, Connection: close) and reads the response header within
 /// the timeout. Healthy when the status is expected; an unexpected status is a reachable but
@@ -109,11 +141,7 @@ public:
         error_code ignored;
         stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
 
-        const unsigned status = parser.get().result_int();
-        const bool ok = opts_.accepts(status);
-        co_return health{ok, std::chrono::steady_clock::now() - start,
-                         ok ? fmt::format("status {}", status)
-                            : fmt::format("status {} not expected", status)};
+        co_return response_health(parser.get().result_int(), opts_, std::chrono::steady_clock::now() - start);
     }
 
     /// The options in force.

@@ -96,6 +96,15 @@ inline decision combine(std::span<recommendation> recs, const scaling_input& in,
     if (!best && missing > 0) {
         d = fail(in, failures, opts, fmt::format("{} of {} policies lack their metrics", missing, recs.size()),
                  std::move(notes), std::move(d));
+        if (missing < recs.size() && d.desired < in.current) {
+            // The others answered (by abstaining): partial data, which never scales down,
+            // not even through the fallback.
+            d.why.notes.push_back(fmt::format("fallback wanted {}", d.desired));
+            d.desired = in.current;
+            d.why.limited_by = limit::partial_metrics;
+            d.why.reason = fmt::format("{} of {} policies lack their metrics; held at {}: no scale-down on partial data",
+                                       missing, recs.size(), in.current);
+        }
         return floor && d.desired < *floor->desired ? clamp(opts, apply_floor(std::move(d), floor)) : d;
     }
     failures = 0;

@@ -57,7 +57,18 @@ struct member_metric {
     milli value = 0;
     time_point timestamp = zero_time;
     duration window = std::chrono::seconds(60);
+    std::int64_t weight = 1;  ///< the members the entry stands for (member::count)
 };
+
+/// a * w for w >= 1, saturating at the int64 limits.
+inline std::int64_t mul_saturating(std::int64_t a, std::int64_t w) noexcept {
+    constexpr auto hi = std::numeric_limits<std::int64_t>::max();
+    constexpr auto lo = std::numeric_limits<std::int64_t>::min();
+    if (w <= 1) return a;
+    if (a > hi / w) return hi;
+    if (a < lo / w) return lo;
+    return a * w;
+}
 
 using metric_map = std::map<std::string, member_metric, std::less<>>;
 
@@ -130,6 +141,14 @@ inline metric_map value_metric_map(std::span<const value_sample> samples,
 struct member_groups {
     std::int32_t ready = 0;
     std::set<std::string, std::less<>> unready, missing, ignored;
+    /// member::count of the entries standing for more than one member.
+    std::map<std::string, std::int64_t, std::less<>> counts;
+
+    /// How many members the entry `name` stands for.
+    std::int64_t weight(std::string_view name) const {
+        auto it = counts.find(name);
+        return it == counts.end() ? 1 : it->second;
+    }
 };
 
 /// Sorts members into ready, unready (pending; for CPU also warming up or never ready), missing
@@ -137,7 +156,10 @@ struct member_groups {
 inline member_groups group_members(std::span<const member> members, const metric_map& metrics,
                                    bool cpu, const calculator_options& opt, time_point now) {
     member_groups g;
+    std::int64_t ready = 0;
     for (const auto& m : members) {
+        const std::int64_t w = std::max<std::int32_t>(1, m.count);
+        if (w > 1) g.counts[m.name] = w;
         if (m.being_deleted || m.phase == member_phase::failed) {
             g.ignored.insert(m.name);
             continue;
@@ -167,8 +189,9 @@ inline member_groups group_members(std::span<const member> members, const metric
                 continue;
             }
         }
-        ++g.ready;
+        ready += w;
     }
+    g.ready = static_cast<std::int32_t>(std::min<std::int64_t>(ready, std::numeric_limits<std::int32_t>::max()));
     return g;
 }
 
@@ -214,9 +237,9 @@ inline calc_result<utilization_ratio> resource_utilization_ratio(
     for (const auto& [name, m] : metrics) {
         auto it = requests.find(name);
         if (it == requests.end()) continue;  // a sample of a member we do not know
-        usage = add_saturating(usage, m.value);
-        request = add_saturating(request, it->second);
-        ++n;
+        usage = add_saturating(usage, mul_saturating(m.value, m.weight));
+        request = add_saturating(request, mul_saturating(it->second, m.weight));
+        n = add_saturating(n, m.weight);
     }
     if (request == 0)
         return make_error(errc::metric_missing, "no metrics returned matched known pods");
@@ -230,10 +253,26 @@ inline calc_result<utilization_ratio> resource_utilization_ratio(
 }
 
 inline std::pair<double, milli> usage_ratio(const metric_map& metrics, milli target) {
-    milli total = 0;
-    for (const auto& [name, m] : metrics) total = add_saturating(total, m.value);
-    const milli avg = total / static_cast<milli>(metrics.size());
+    milli total = 0, n = 0;
+    for (const auto& [name, m] : metrics) {
+        total = add_saturating(total, mul_saturating(m.value, m.weight));
+        n = add_saturating(n, m.weight);
+    }
+    const milli avg = total / n;
     return {static_cast<double>(avg) / static_cast<double>(target), avg};
+}
+
+/// Gives the entries of `metrics` the weights of the members they belong to.
+inline void apply_weights(metric_map& metrics, const member_groups& g) {
+    for (const auto& [name, w] : g.counts)
+        if (auto it = metrics.find(name); it != metrics.end()) it->second.weight = w;
+}
+
+/// The members `metrics` stands for.
+inline std::int64_t counted(const metric_map& metrics) {
+    std::int64_t n = 0;
+    for (const auto& [name, m] : metrics) n = add_saturating(n, m.weight);
+    return n;
 }
 
 inline std::vector<std::string> names(const std::set<std::string, std::less<>>& s) {
@@ -281,6 +320,7 @@ public:
         auto g = detail::group_members(members, metrics, resource == "cpu", opt_, now);
         for (const auto& n : g.ignored) metrics.erase(n);
         for (const auto& n : g.unready) metrics.erase(n);
+        detail::apply_weights(metrics, g);
         fill_groups(e, g);
         if (metrics.empty())
             return make_error(errc::metric_missing,
@@ -302,16 +342,26 @@ public:
                 // Scaling down: a missing member is taken as using its whole request, or the
                 // target when the target is above 100 %.
                 const milli fallback = std::max<milli>(100, target_utilization);
-                for (const auto& n : g.missing) metrics[n] = {(*requests)[n] * fallback / 100};
+                // Saturating: a request near the int64 limit times the target must not overflow.
+                for (const auto& n : g.missing) {
+                    const milli req = (*requests)[n];
+                    // req * f / 100 == (req / 100) * f + (req % 100) * f / 100, exactly.
+                    constexpr milli hi = std::numeric_limits<milli>::max(), lo = std::numeric_limits<milli>::min();
+                    const milli q = req / 100, r = req % 100;
+                    metrics[n] = {q > hi / fallback   ? hi
+                                  : q < lo / fallback ? lo
+                                                      : detail::add_saturating(q * fallback, r * fallback / 100),
+                                  zero_time, std::chrono::seconds(60), g.weight(n)};
+                }
             } else if (first->ratio > 1.0) {
-                for (const auto& n : g.missing) metrics[n] = {0};
+                for (const auto& n : g.missing) metrics[n] = {0, zero_time, std::chrono::seconds(60), g.weight(n)};
             }
         }
         if (up_with_unready)
-            for (const auto& n : g.unready) metrics[n] = {0};
+            for (const auto& n : g.unready) metrics[n] = {0, zero_time, std::chrono::seconds(60), g.weight(n)};
         auto second = detail::resource_utilization_ratio(metrics, *requests, target_utilization);
         if (!second) return second.error();
-        return conservative(e, current_replicas, first->ratio, second->ratio, metrics.size());
+        return conservative(e, current_replicas, first->ratio, second->ratio, detail::counted(metrics));
     }
 
     /// Target average value of `resource` per member in milli-units (a resource metric with an
@@ -425,7 +475,7 @@ private:
 
     calc_result<replica_estimate> conservative(replica_estimate& e, std::int32_t current,
                                                double first, double second,
-                                               std::size_t counted) const {
+                                               std::int64_t counted) const {
         e.adjusted_ratio = second;
         if (opt_.tolerance.within(second) || (first < 1.0 && second > 1.0) ||
             (first > 1.0 && second < 1.0)) {
@@ -466,6 +516,7 @@ private:
         auto g = detail::group_members(members, metrics, cpu, opt_, now);
         for (const auto& n : g.ignored) metrics.erase(n);
         for (const auto& n : g.unready) metrics.erase(n);
+        detail::apply_weights(metrics, g);
         fill_groups(e, g);
         if (metrics.empty())
             return make_error(errc::metric_missing,
@@ -477,15 +528,16 @@ private:
         if (!up_with_unready && g.missing.empty()) return direct(e, current, ratio, g.ready);
         if (!g.missing.empty()) {
             if (ratio < 1.0) {
-                for (const auto& n : g.missing) metrics[n] = {target};  // exactly on target
+                for (const auto& n : g.missing)  // exactly on target
+                    metrics[n] = {target, zero_time, std::chrono::seconds(60), g.weight(n)};
             } else if (ratio > 1.0) {
-                for (const auto& n : g.missing) metrics[n] = {0};
+                for (const auto& n : g.missing) metrics[n] = {0, zero_time, std::chrono::seconds(60), g.weight(n)};
             }
         }
         if (up_with_unready)
-            for (const auto& n : g.unready) metrics[n] = {0};
+            for (const auto& n : g.unready) metrics[n] = {0, zero_time, std::chrono::seconds(60), g.weight(n)};
         auto second = detail::usage_ratio(metrics, target).first;
-        return conservative(e, current, ratio, second, metrics.size());
+        return conservative(e, current, ratio, second, detail::counted(metrics));
     }
 
     calc_result<replica_estimate> by_ratio(std::int32_t current, milli target, milli usage,
@@ -513,9 +565,12 @@ private:
             return detail::make_error(errc::metric_missing,
                                       "unable to calculate ready pods: no pods returned by selector "
                                       "while calculating replica count");
-        std::int32_t ready = 0;
+        std::int64_t ready64 = 0;
         for (const auto& m : members)
-            if (m.phase == member_phase::running && m.has_ready_condition && m.ready) ++ready;
+            if (m.phase == member_phase::running && m.has_ready_condition && m.ready)
+                ready64 += std::max<std::int32_t>(1, m.count);
+        const auto ready =
+            static_cast<std::int32_t>(std::min<std::int64_t>(ready64, std::numeric_limits<std::int32_t>::max()));
         e.ready_members = ready;
         e.replicas = detail::ceil_int32(e.usage_ratio * ready);
         e.reason = fmt::format("usage ratio {:.4f} over {} ready members gives {}", e.usage_ratio,

@@ -64,6 +64,10 @@ struct member {
     /// Member-level requests per resource; when set for the resource and no container is named,
     /// they replace the sum over containers.
     std::map<std::string, milli, std::less<>> member_requests_milli;
+    /// How many identical members this entry stands for (at least 1): a caller that knows
+    /// some members only by number (no name, no metric) passes one entry for all of them
+    /// instead of one object each. Its metric, if any, is each member's.
+    std::int32_t count = 1;
 };
 
 /// One container's usage of the sampled resource; nullopt when the sample lacks the resource.
