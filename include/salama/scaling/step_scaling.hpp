@@ -12,6 +12,7 @@
 #include "salama/core/clock.hpp"
 #include "salama/core/validation.hpp"
 #include "salama/scaling/decision.hpp"
+#include "salama/scaling/hpa/detail/go_math.hpp"
 #include "salama/scaling/metric_query.hpp"
 #include "salama/scaling/scaling_rule.hpp"
 
@@ -194,11 +195,7 @@ private:
         return static_cast<std::int64_t>(std::clamp(v, -static_cast<double>(max_members), static_cast<double>(max_members)));
     }
     static std::int64_t add_saturating(std::int64_t a, std::int64_t b) noexcept {
-        constexpr auto hi = std::numeric_limits<std::int64_t>::max();
-        constexpr auto lo = std::numeric_limits<std::int64_t>::min();
-        if (b > 0 && a > hi - b) return hi;
-        if (b < 0 && a < lo - b) return lo;
-        return a + b;
+        return hpa::detail::add_saturating(a, b);
     }
 
 public:
