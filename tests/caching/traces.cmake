@@ -39,7 +39,8 @@ set(_cases
   "address_twolf.trace.gz|address|128|0.9424|-"
   "address_twolf.trace.gz|address|512|0.9784|-")
 
-# Thousandths (CMake's math() knows only integers) back to "0.xxx".
+# Turns an integer count of thousandths into a decimal ratio, e.g. 574 into 0.574 (CMake's
+# math() knows only integers).
 function(_salama_thousandths_to_ratio m out)
   math(EXPR _int "${m} / 1000")
   math(EXPR _frac "${m} % 1000")

@@ -78,8 +78,7 @@ TEST_CASE("clock_ref reads the clock it refers to, the system clocks by default"
     CHECK(r.now() == t + 120s);  // setting the time of day does not move `now`
     // The default refers to the system's clocks.
     const clock_ref sys;
-    const auto a = sys.now();
-    CHECK(sys.now() >= a);
+    CHECK(sys.now().time_since_epoch() > duration::zero());  // not the epoch: a clock is read
     CHECK(sys.wall_now().time_since_epoch() > std::chrono::seconds(1'700'000'000));
     static_assert(!std::is_constructible_v<clock_ref, manual_clock&&>, "a temporary would dangle");
     static_assert(std::is_trivially_copyable_v<clock_ref>);
