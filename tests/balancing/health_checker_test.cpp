@@ -13,6 +13,8 @@
 #include <boost/beast/http.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -224,6 +226,64 @@ TEST_CASE("http probe: expected statuses, configurable ranges") {
     o.expected = {{200, 200}, {404, 404}};
     CHECK(o.accepts(404));
     CHECK_FALSE(o.accepts(204));
+}
+
+TEST_CASE("name lookup: a slow lookup ends at its caller's deadline and holds up no other lookup") {
+    // The lookups run on the shared lookup threads; this one blocks for "slow.test" until the
+    // test releases it. Were lookups serialized on one thread (Asio's resolver), the fast
+    // lookup would wait behind the slow one and time out; were the deadline not applied,
+    // the slow lookup would not end before its release.
+    struct gate {
+        std::mutex mu;
+        std::condition_variable cv;
+        bool open = false;
+        std::atomic<bool> slow_returned{false};
+        std::atomic<int> calls{0};
+    };
+    auto g = std::make_shared<gate>();
+    salama::detail::blocking_lookup how = [g](const std::string& host, std::uint16_t port)
+        -> salama::result<salama::detail::endpoint_list> {
+        ++g->calls;
+        if (host == "slow.test") {
+            std::unique_lock lk(g->mu);
+            g->cv.wait(lk, [&] { return g->open; });
+            g->slow_returned = true;
+        }
+        return salama::detail::endpoint_list{{asio::ip::make_address("127.0.0.1"), port}};
+    };
+    struct release_on_exit {
+        std::shared_ptr<gate> g;
+        ~release_on_exit() {
+            std::lock_guard lk(g->mu);
+            g->open = true;
+            g->cv.notify_all();
+        }
+    } release{g};
+
+    asio::io_context ioc;
+    std::optional<salama::result<salama::detail::endpoint_list>> slow;
+    asio::co_spawn(ioc, salama::detail::lookup("slow.test", 80, 300ms, how),
+                   [&](std::exception_ptr, salama::result<salama::detail::endpoint_list> r) { slow = std::move(r); });
+
+    auto fast = run_op(ioc, salama::detail::lookup("fast.test", 8080, 30s, how));
+    REQUIRE(fast.has_value());
+    REQUIRE(fast->size() == 1);
+    CHECK(fast->front().port() == 8080);
+    CHECK_FALSE(g->slow_returned.load());
+
+    ioc.restart();
+    ioc.run_for(30s);  // a guard only: the slow lookup ends at its 300 ms deadline
+    REQUIRE(slow.has_value());
+    REQUIRE_FALSE(slow->has_value());
+    CHECK(slow->error() == salama::errc::timeout);
+    CHECK_FALSE(g->slow_returned.load());  // the caller did not wait for the lookup itself
+
+    // An IP address is parsed, never looked up.
+    const int before = g->calls.load();
+    auto literal = run_op(ioc, salama::detail::lookup("::1", 443, 30s, how));
+    REQUIRE(literal.has_value());
+    CHECK(literal->front().address() == asio::ip::make_address("::1"));
+    CHECK(g->calls.load() == before);
 }
 
 TEST_CASE("probes against local servers: 200, 503, closed port, no answer") {

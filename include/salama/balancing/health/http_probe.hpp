@@ -111,7 +111,7 @@ public:
         const auto start = std::chrono::steady_clock::now();
         boost::beast::tcp_stream stream(co_await boost::asio::this_coro::executor);
         stream.expires_after(opts_.timeout);  // one deadline for the whole exchange
-        if (auto ec = co_await detail::connect(stream, t)) co_return ec;
+        if (auto ec = co_await detail::connect(stream, t, opts_.timeout)) co_return ec;
 
         http::request<http::empty_body> req{http::verb::get, opts_.path, 11};
         // An IPv6 literal goes in brackets in a Host header.

@@ -33,7 +33,7 @@ public:
         const auto start = std::chrono::steady_clock::now();
         boost::beast::tcp_stream stream(co_await boost::asio::this_coro::executor);
         stream.expires_after(opts_.timeout);
-        if (auto ec = co_await detail::connect(stream, t)) co_return ec;
+        if (auto ec = co_await detail::connect(stream, t, opts_.timeout)) co_return ec;
         error_code ignored;
         stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
         co_return health{true, std::chrono::steady_clock::now() - start, "connected"};

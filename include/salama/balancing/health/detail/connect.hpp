@@ -4,6 +4,7 @@
 #include "salama/balancing/health/health.hpp"
 #include "salama/core/async.hpp"
 #include "salama/core/error.hpp"
+#include "salama/detail/name_lookup.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -25,24 +26,16 @@ inline error_code map_network_error(const error_code& ec) noexcept {
 }
 
 /// Resolves `t` (without a lookup when the host is an IP address) and connects `stream`.
-/// The stream's expiry, set by the caller, bounds the connect; name resolution is bounded
-/// by the resolver alone.
-inline awaitable<error_code> connect(boost::beast::tcp_stream& stream, const health_target& t) {
-    namespace ip = boost::asio::ip;
-    const auto use = boost::asio::as_tuple(boost::asio::use_awaitable);
-    std::vector<ip::tcp::endpoint> endpoints;
-    error_code parse_ec;
-    const auto addr = ip::make_address(t.host, parse_ec);
-    if (!parse_ec) {
-        endpoints.emplace_back(addr, t.port);
-    } else {
-        ip::tcp::resolver resolver(co_await boost::asio::this_coro::executor);
-        auto [ec, results] = co_await resolver.async_resolve(t.host, std::to_string(t.port), use);
-        if (ec) co_return make_error_code(errc::connection_failed);
-        for (const auto& r : results) endpoints.push_back(r.endpoint());
+/// The lookup runs on the shared lookup threads and is bounded by `limit`, the probe's own
+/// timeout; the stream's expiry, set by the caller to the same deadline, bounds the connect.
+inline awaitable<error_code> connect(boost::beast::tcp_stream& stream, const health_target& t, duration limit) {
+    auto endpoints = co_await salama::detail::lookup(t.host, t.port, limit);
+    if (!endpoints) {
+        const error_code ec = endpoints.error().code();
+        if (ec == errc::timeout || ec == errc::cancelled) co_return ec;
+        co_return make_error_code(errc::connection_failed);
     }
-    if (endpoints.empty()) co_return make_error_code(errc::connection_failed);
-    auto [ec, ep] = co_await stream.async_connect(endpoints, use);
+    auto [ec, ep] = co_await stream.async_connect(*endpoints, boost::asio::as_tuple(boost::asio::use_awaitable));
     (void)ep;
     if (ec) co_return map_network_error(ec);
     co_return error_code{};
