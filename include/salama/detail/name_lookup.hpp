@@ -56,9 +56,10 @@ inline result<endpoint_list> system_lookup(const std::string& host, std::uint16_
 
 /// The threads lookups run on: four, created on first use, shared by the process. Four
 /// slow lookups at once still leave every caller bounded by its deadline; they only queue.
+/// Never destroyed: joining them at exit would make the process wait for a hung lookup.
 inline boost::asio::thread_pool& lookup_threads() {
-    static boost::asio::thread_pool pool(4);
-    return pool;
+    static auto* pool = new boost::asio::thread_pool(4);
+    return *pool;
 }
 
 /// The endpoints of `host`:`port` within `limit`. An IP address is parsed, never looked up.
