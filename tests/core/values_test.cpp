@@ -178,6 +178,18 @@ TEST_CASE("logger forwards to its sink only when enabled", "[core][log]") {
     STATIC_REQUIRE(log_sink<fmt_sink>);
 }
 
+TEST_CASE("seconds_to_duration saturates instead of overflowing", "[core][clock][bad_input]") {
+    // Without the saturation these casts are undefined (x86 gives the most negative count).
+    CHECK(salama::seconds_to_duration(1e300) == salama::duration::max());
+    CHECK(salama::seconds_to_duration(std::numeric_limits<double>::infinity()) == salama::duration::max());
+    CHECK(salama::seconds_to_duration(-1e300) == salama::duration::min());
+    CHECK(salama::seconds_to_duration(std::numeric_limits<double>::quiet_NaN()) == salama::duration::zero());
+    CHECK(salama::seconds_to_duration(9.3e9) == salama::duration::max());
+    CHECK(salama::seconds_to_duration(9.2e9) == std::chrono::seconds(9'200'000'000));
+    CHECK(salama::seconds_to_duration(1.5) == 1500ms);
+    CHECK(salama::seconds_to_duration(-0.25) == -250ms);
+}
+
 TEST_CASE("seconds and whole numbers are range-checked before their conversion", "[core][validation][bad_input]") {
     // 1e10 s does not fit int64 nanoseconds; 1e400 parses as infinity.
     CHECK_FALSE(checked_seconds_to_duration(1e10));

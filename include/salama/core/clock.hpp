@@ -13,8 +13,16 @@ using time_point = std::chrono::steady_clock::time_point;
 /// Durations in the library's time base.
 using duration = std::chrono::steady_clock::duration;
 
-/// Converts seconds (possibly fractional) to a duration.
+/// Converts seconds (possibly fractional) to a duration. Saturates: NaN is zero, and a value
+/// beyond about ±9.2e9 s (where the nanosecond count would overflow, which is undefined) is
+/// the largest or smallest duration. Validated options never get near that bound
+/// (core/validation.hpp refuses more than 1e9 s).
 constexpr duration seconds_to_duration(double s) noexcept {
+    // The largest double below 2^63 ns, in seconds: converting it back cannot overflow.
+    constexpr double limit_s = 9.2233720368547748e9;
+    if (!(s == s)) return duration::zero();
+    if (s >= limit_s) return duration::max();
+    if (s <= -limit_s) return duration::min();
     return std::chrono::duration_cast<duration>(std::chrono::duration<double>(s));
 }
 
