@@ -250,6 +250,51 @@ TEST_CASE("concurrent subscribe and report", "[balancing][tsan]") {
     CHECK(lb.pool("t").in_flight == 0);
 }
 
+TEST_CASE("on a large pool a thread refreshes its view of other threads' counts at most once per refresh_gap reads", "[balancing]") {
+    // Without the gap every stale read would refresh (and fetch a line another thread just
+    // wrote); the read of `a` right after `q`'s refresh would then already see 1.
+    using counters = balancing::detail::node_counters;
+    load_balancer<power_of_choices_picker<least_request_scorer>> lb;
+    for (int i = 0; i < 64; ++i) {
+        node_spec s;
+        s.id = "n" + std::to_string(i);
+        s.request_types = {"t"};
+        REQUIRE(lb.add_node(s, time_point{}));
+    }
+    lb.with_snapshot([](const auto& snap) {
+        const auto& nodes = snap.find("t")->nodes;
+        const node_entry* a = nullptr;
+        const node_entry* q = nullptr;
+        for (const auto& n : nodes) {
+            if (n.counters().index == 0) a = &n;
+            if (n.counters().index == 2 * counters::view_block) q = &n;
+        }
+        REQUIRE(a != nullptr);
+        REQUIRE(q != nullptr);
+        CHECK(a->pending_seen() == 0);  // both views filled now
+        CHECK(q->pending_seen() == 0);
+        std::thread([&] {
+            a->state->begin();
+            q->state->begin();
+        }).join();
+        // Read q until its view is refreshed: that read is the thread's last refresh.
+        int reads = 0;
+        while (q->pending_seen() != 1 && reads < 1000) ++reads;
+        REQUIRE(reads < 1000);
+        CHECK(reads >= static_cast<int>(counters::view_reads) - 1);  // q's view served until it aged
+        // a's view is as old as q's was, but the gap keeps the old count for now...
+        CHECK(a->pending_seen() == 0);
+        // ...and lets a refresh within refresh_gap reads.
+        int more = 1;
+        while (a->pending_seen() != 1 && more < 1000) ++more;
+        CHECK(more <= static_cast<int>(counters::refresh_gap));
+        std::thread([&] {
+            a->state->abandon();
+            q->state->abandon();
+        }).join();
+    });
+}
+
 TEST_CASE("scorers see other threads' requests in flight within a bounded number of reads", "[balancing][tsan]") {
     load_balancer<power_of_choices_picker<least_request_scorer>> lb;
     for (const char* id : {"a", "b", "c"}) {

@@ -33,6 +33,10 @@ struct alignas(32) node_counters {
     static constexpr std::uint32_t view_reads = 64;
     /// Counts of neighbouring nodes refreshed together (one line of one slot's counts).
     static constexpr std::uint16_t view_block = 16;
+    /// At most one refresh of an existing view per this many of a thread's reads: on a large
+    /// pool a thread revisits a node's line too seldom for its view to stay fresh, and a
+    /// refresh on every read would fetch a line another thread has just written each time.
+    static constexpr std::uint32_t refresh_gap = 8;
     /// A view never filled.
     static constexpr std::uint64_t no_view = ~std::uint64_t{0};
 
@@ -54,15 +58,20 @@ struct alignas(32) node_counters {
         return n;
     }
     /// Requests in flight as slot `slot` sees them: its own count exactly, the others'
-    /// from its view, refreshed when `view_reads` of the thread's reads went by since.
-    /// Refreshing reads the other slots' line holding this node's count and refills the
-    /// views of every node on that line, so on a small pool a thread reads another
-    /// thread's lines about once every `view_reads` reads instead of on every pick.
+    /// from its view. A view never filled is filled at once. A view older than `view_reads`
+    /// of the thread's reads is refreshed, unless the thread refreshed one less than
+    /// `refresh_gap` reads ago: then the old view serves. Refreshing reads the other slots'
+    /// line holding this node's count and refills the views of every node on that line, so
+    /// on a small pool a thread reads another thread's lines about once every `view_reads`
+    /// reads, and on any pool at most once every `refresh_gap` reads. On a small pool other
+    /// threads' requests are so seen at most `view_reads` reads late; on a large one (where
+    /// a node is read once in thousands of picks and its count is mostly 0 or 1) later.
     std::int64_t pending_seen(std::size_t slot) const noexcept {
         const std::uint32_t tick = next_read_tick();
         const std::uint64_t v = view[slot * stride].load(std::memory_order_relaxed);
         std::int64_t others;
-        if (v == no_view || tick - static_cast<std::uint32_t>(v >> 32) > view_reads)
+        if (v == no_view ||
+            (tick - static_cast<std::uint32_t>(v >> 32) > view_reads && tick - last_refresh_tick() >= refresh_gap))
             others = refresh_view(slot, tick);
         else
             others = static_cast<std::int32_t>(v & 0xffffffffU);
@@ -125,6 +134,7 @@ private:
         const std::ptrdiff_t lo = stride >= view_block ? -static_cast<std::ptrdiff_t>(index % view_block) : 0;
         const std::ptrdiff_t hi = stride >= view_block ? lo + view_block : 1;
         const std::size_t k = stripes_in_use();
+        last_refresh_tick() = tick;
         std::int64_t mine = 0;
         for (std::ptrdiff_t d = lo; d < hi; ++d) {
             std::int64_t n = 0;

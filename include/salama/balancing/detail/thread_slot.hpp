@@ -71,6 +71,13 @@ inline std::uint32_t next_read_tick() noexcept {
     return ++tick;
 }
 
+/// The read tick at which the calling thread last refreshed a view of other threads'
+/// counters (see node_counters::pending_seen).
+inline std::uint32_t& last_refresh_tick() noexcept {
+    thread_local std::uint32_t tick = 0;
+    return tick;
+}
+
 /// How many stripes a reader must sum: one past the highest slot any thread has held.
 inline std::size_t stripes_in_use() noexcept { return thread_slot_pool::instance().high(); }
 
