@@ -260,6 +260,8 @@ TEST_CASE("name lookup: a slow lookup ends at its caller's deadline and holds up
         }
     } release{g};
 
+    // Declared after the gate: the io_context is gone before the slow lookup returns, which
+    // must be safe (the lookup thread never touches the caller's context).
     asio::io_context ioc;
     std::optional<salama::result<salama::detail::endpoint_list>> slow;
     asio::co_spawn(ioc, salama::detail::lookup("slow.test", 80, 300ms, how),

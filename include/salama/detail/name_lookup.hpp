@@ -12,8 +12,6 @@
 #include "salama/core/error.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -27,9 +25,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
-#include <variant>
+#include <algorithm>
+#include <chrono>
 #include <vector>
 
 namespace salama::detail {
@@ -65,18 +66,22 @@ inline boost::asio::thread_pool& lookup_threads() {
 /// The endpoints of `host`:`port` within `limit`. An IP address is parsed, never looked up.
 /// Ends in the endpoints, the lookup's own error, errc::timeout once `limit` passes, or
 /// errc::cancelled when the awaiting coroutine is cancelled.
+///
+/// The lookup thread only fills a shared slot; the caller polls it on its own timer (every
+/// millisecond at first, backing off to every 20 ms). The lookup thread so never touches the
+/// caller's execution context, which may be gone by the time a hung lookup returns.
 inline awaitable<result<endpoint_list>> lookup(std::string host, std::uint16_t port, duration limit,
                                                blocking_lookup how = system_lookup) {
     namespace asio = boost::asio;
-    using namespace boost::asio::experimental::awaitable_operators;
     error_code parse_ec;
     const auto addr = asio::ip::make_address(host, parse_ec);
     if (!parse_ec) co_return endpoint_list{{addr, port}};
 
-    const auto ex = co_await asio::this_coro::executor;
-    using channel = asio::experimental::concurrent_channel<void(error_code, result<endpoint_list>)>;
-    // Shared with the pool thread: the answer may arrive after this coroutine has gone.
-    auto answer = std::make_shared<channel>(ex, 1);
+    struct slot {
+        std::mutex mu;
+        std::optional<result<endpoint_list>> value;
+    };
+    auto answer = std::make_shared<slot>();
     asio::post(lookup_threads(), [answer, how = std::move(how), host, port] {
         result<endpoint_list> r = error(errc::connection_failed, "lookup threw");
         try {
@@ -84,20 +89,25 @@ inline awaitable<result<endpoint_list>> lookup(std::string host, std::uint16_t p
         } catch (const std::exception& e) {
             r = error(errc::connection_failed, fmt::format("lookup of {} threw: {}", host, e.what()));
         }
-        (void)answer->try_send(error_code{}, std::move(r));
+        std::lock_guard lk(answer->mu);
+        answer->value.emplace(std::move(r));
     });
-    asio::steady_timer deadline(ex);
-    deadline.expires_after(limit);
-    auto first = co_await (answer->async_receive(asio::as_tuple(asio::use_awaitable)) ||
-                           deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-    if (first.index() == 0) {
-        auto [ec, r] = std::move(std::get<0>(first));
+    const auto until = std::chrono::steady_clock::now() + limit;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    duration wait = std::chrono::milliseconds(1);
+    for (;;) {
+        {
+            std::lock_guard lk(answer->mu);
+            if (answer->value) co_return std::move(*answer->value);
+        }
+        const auto left = until - std::chrono::steady_clock::now();
+        if (left <= duration::zero())
+            co_return error(errc::timeout, fmt::format("no address for {} within the deadline", host));
+        timer.expires_after(std::min<duration>(wait, left));
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return error(errc::cancelled, fmt::format("lookup of {} cancelled", host));
-        co_return std::move(r);
+        wait = std::min<duration>(wait * 2, std::chrono::milliseconds(20));
     }
-    auto [ec] = std::get<1>(first);
-    if (ec) co_return error(errc::cancelled, fmt::format("lookup of {} cancelled", host));
-    co_return error(errc::timeout, fmt::format("no address for {} within the deadline", host));
 }
 
 }  // namespace salama::detail
